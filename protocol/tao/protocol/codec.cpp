@@ -1,0 +1,113 @@
+#include "tao/protocol/codec.hpp"
+
+#include <algorithm>
+
+#include "tao/protocol/byte_order.hpp"
+#include "tao/protocol/error.hpp"
+#include "tao/protocol/header_decoder.hpp"
+
+namespace tao::protocol {
+
+decoder::~decoder() = default;
+
+codec::~codec() = default;
+
+caf::error codec::encode(int32_t type, std::string_view payload, byte_buffer& out) const {
+  auto start = begin_frame(out);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return end_frame(type, out, start);
+}
+
+// -- header_codec -------------------------------------------------------------
+
+std::unique_ptr<decoder> header_codec::make_decoder() const {
+  return std::make_unique<header_decoder>(*this);
+}
+
+size_t header_codec::begin_frame(byte_buffer& out) const {
+  auto start = out.size();
+  out.resize(start + header_size());
+  return start;
+}
+
+caf::error header_codec::end_frame(int32_t type, byte_buffer& out, size_t start) const {
+  auto payload = out.size() - start - header_size();
+  if (payload > max_payload()) {
+    out.resize(start);
+    return make_error(errc::oversized_frame, "payload of " + std::to_string(payload)
+                                               + " bytes exceeds the limit of "
+                                               + std::to_string(max_payload()));
+  }
+  if (auto err = write_header(out.data() + start, type, static_cast<uint32_t>(payload))) {
+    out.resize(start);
+    return err;
+  }
+  return {};
+}
+
+// -- tlv_codec ----------------------------------------------------------------
+
+tlv_codec::tlv_codec(uint32_t max_payload) noexcept : max_payload_(max_payload) {
+}
+
+std::string tlv_codec::name() const {
+  return "tlv";
+}
+
+uint32_t tlv_codec::max_payload() const noexcept {
+  return max_payload_;
+}
+
+size_t tlv_codec::header_size() const noexcept {
+  return tlv_header_size;
+}
+
+caf::error tlv_codec::write_header(char* out, int32_t type, uint32_t length) const {
+  store_le32(out, static_cast<uint32_t>(type));
+  store_le32(out + 4, length);
+  return {};
+}
+
+frame_header tlv_codec::read_header(const char* in) const noexcept {
+  return {static_cast<int32_t>(load_le32(in)), load_le32(in + 4)};
+}
+
+// -- length_prefixed_codec ----------------------------------------------------
+
+length_prefixed_codec::length_prefixed_codec(int32_t message_type, unsigned size_field_bytes,
+                                             uint32_t max_payload) noexcept
+  : message_type_(message_type), width_(size_field_bytes == 2 ? 2u : 4u),
+    max_payload_(width_ == 2 ? std::min<uint32_t>(max_payload, 0xFFFFu) : max_payload) {
+}
+
+std::string length_prefixed_codec::name() const {
+  return width_ == 2 ? "lp16" : "lp32";
+}
+
+uint32_t length_prefixed_codec::max_payload() const noexcept {
+  return max_payload_;
+}
+
+size_t length_prefixed_codec::header_size() const noexcept {
+  return width_;
+}
+
+caf::error length_prefixed_codec::write_header(char* out, int32_t type, uint32_t length) const {
+  if (type != message_type_)
+    return make_error(errc::unsupported_type, "the length-prefixed codec carries only type "
+                                                + std::to_string(message_type_) + ", not "
+                                                + std::to_string(type));
+  store_be(out, length, width_);
+  return {};
+}
+
+frame_header length_prefixed_codec::read_header(const char* in) const noexcept {
+  return {message_type_, load_be(in, width_)};
+}
+
+codec_ptr default_codec() {
+  static const codec_ptr instance = std::make_shared<tlv_codec>();
+  return instance;
+}
+
+} // namespace tao::protocol

@@ -1,0 +1,56 @@
+#include "tao/protocol/frame_batch.hpp"
+
+#include <cstring>
+
+namespace tao::protocol {
+
+void frame_batch::clear() noexcept {
+  buffers_.resize(1);
+  buffers_[0].clear();
+  entries_.clear();
+  payload_bytes_ = 0;
+}
+
+void frame_batch::reserve_shared(size_t n) {
+  auto& shared = buffers_[0];
+  if (shared.capacity() - shared.size() < n)
+    shared.reserve(shared.size() + n);
+}
+
+void frame_batch::append_copy(int32_t type, const char* data, size_t size) {
+  auto& shared = buffers_[0];
+  auto offset = shared.size();
+  shared.insert(shared.end(), data, data + size);
+  entries_.push_back({type, 0, offset, size});
+  payload_bytes_ += size;
+}
+
+void frame_batch::append_owned(int32_t type, byte_buffer&& payload) {
+  auto size = payload.size();
+  buffers_.push_back(std::move(payload));
+  entries_.push_back({type, static_cast<uint32_t>(buffers_.size() - 1), 0, size});
+  payload_bytes_ += size;
+}
+
+void frame_batch::append(frame_batch&& other) {
+  if (other.empty())
+    return;
+  if (empty()) {
+    *this = std::move(other);
+    other.clear();
+    return;
+  }
+  // Adopt other's buffers (its shared storage becomes an ordinary buffer)
+  // and rebase its entries; no payload bytes are copied.
+  auto base = static_cast<uint32_t>(buffers_.size());
+  for (auto& buf : other.buffers_)
+    buffers_.push_back(std::move(buf));
+  for (auto e : other.entries_) {
+    e.buffer += base;
+    entries_.push_back(e);
+  }
+  payload_bytes_ += other.payload_bytes_;
+  other.clear();
+}
+
+} // namespace tao::protocol

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "tao/protocol/frame.hpp"
+
+namespace tao::protocol {
+
+/// The frames cut out of one or more reads, in arrival order, ready to be
+/// handed over in one message (one hop per batch instead of one per frame).
+///
+/// Memory: payloads that arrive whole within one read are copied once into a
+/// shared storage buffer that the decoder reserves up front (so it never
+/// reallocates while frames are appended); a payload that spans reads is
+/// assembled once in a buffer of its own, which the batch then adopts by move.
+/// Either way each payload byte is copied exactly once on the way in.
+///
+/// Not thread-safe; a batch is a value that is moved between actors.
+class frame_batch {
+public:
+  /// Number of frames.
+  size_t size() const noexcept {
+    return entries_.size();
+  }
+
+  /// True if the batch holds no frame.
+  bool empty() const noexcept {
+    return entries_.empty();
+  }
+
+  /// The `i`-th frame; `i < size()`. The view lives as long as the batch
+  /// is neither modified nor destroyed.
+  frame_view operator[](size_t i) const noexcept {
+    const auto& e = entries_[i];
+    return {e.type, {buffers_[e.buffer].data() + e.offset, e.size}};
+  }
+
+  /// Total payload bytes of all frames.
+  size_t payload_bytes() const noexcept {
+    return payload_bytes_;
+  }
+
+  /// Removes all frames, keeping the shared storage's capacity.
+  void clear() noexcept;
+
+  /// Ensures that `n` more payload bytes fit into the shared storage without
+  /// reallocation. Decoders call this with the size of a read before
+  /// appending the frames found in it.
+  void reserve_shared(size_t n);
+
+  /// Appends a frame whose payload is copied from `data`. The bytes go into
+  /// the shared storage; call `reserve_shared` first to avoid reallocation.
+  void append_copy(int32_t type, const char* data, size_t size);
+
+  /// Appends a frame whose payload buffer is adopted without copying.
+  void append_owned(int32_t type, byte_buffer&& payload);
+
+  /// Appends every frame of `other`, which is left empty.
+  void append(frame_batch&& other);
+
+private:
+  struct entry {
+    int32_t type;
+    uint32_t buffer;
+    size_t offset;
+    size_t size;
+  };
+
+  // buffers_[0] is the shared storage; further buffers are adopted payloads.
+  std::vector<byte_buffer> buffers_{1};
+  std::vector<entry> entries_;
+  size_t payload_bytes_ = 0;
+};
+
+} // namespace tao::protocol
+
+// A batch travels only between actors of one process (broker to handler
+// actor); it is never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tao::protocol::frame_batch)

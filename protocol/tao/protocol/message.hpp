@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "tao/protocol/codec.hpp"
+#include "tao/protocol/error.hpp"
+#include "tao/protocol/frame.hpp"
+#include "tao/protocol/payload.hpp"
+
+namespace tao::protocol {
+
+/// How a C++ type travels as a tao message. The default reads two members of
+/// `T`: `static constexpr int32_t tao_type` (the type number on the wire) and
+/// `using tao_payload = ...` (a payload codec such as `raw_payload`,
+/// `inspect_payload` or `empty_payload`). Specialize it to adapt types you
+/// cannot change.
+template <class T>
+struct message_traits {
+  /// The type number on the wire.
+  static constexpr int32_t type = T::tao_type;
+  /// The payload codec.
+  using payload = typename T::tao_payload;
+};
+
+/// The wire type number of message type `T`.
+template <class T>
+inline constexpr int32_t type_number_v = message_traits<T>::type;
+
+/// Serializes the payload of `x` (without header) and appends it to `out`.
+template <class T>
+caf::error encode_payload(const T& x, byte_buffer& out) {
+  return message_traits<T>::payload::encode(x, out);
+}
+
+/// Decodes a `T` from a payload. A decoder that throws is reported as
+/// `errc::malformed_payload` with the exception's message; nothing escapes.
+template <class T>
+caf::expected<T> decode_payload(std::string_view bytes) {
+  try {
+    T x{};
+    if (auto err = message_traits<T>::payload::decode(x, bytes))
+      return err;
+    return x;
+  } catch (const std::exception& ex) {
+    return make_error(errc::malformed_payload, std::string{"decoder threw: "} + ex.what());
+  } catch (...) {
+    return make_error(errc::malformed_payload, "decoder threw an unknown exception");
+  }
+}
+
+/// Appends `x` as one complete frame in `codec`'s framing to `out`. On error
+/// `out` is left as it was.
+template <class T>
+caf::error encode_message(const codec& c, const T& x, byte_buffer& out) {
+  auto start = c.begin_frame(out);
+  if (auto err = encode_payload(x, out)) {
+    out.resize(start);
+    return err;
+  }
+  return c.end_frame(type_number_v<T>, out, start);
+}
+
+/// A message whose payload is raw text: the shape of every message in Tao's
+/// examples (echo, chat, pingpong all use type 1 with string bytes).
+template <int32_t Type>
+struct text_message {
+  /// The payload bytes.
+  std::string text;
+  /// Wire type number.
+  static constexpr int32_t tao_type = Type;
+  /// The payload is the raw bytes of `text`.
+  using tao_payload = raw_payload<&text_message::text>;
+
+  friend bool operator==(const text_message& x, const text_message& y) {
+    return x.text == y.text;
+  }
+};
+
+/// CAF inspection for `text_message`, so it can travel between actors and nodes.
+template <class Inspector, int32_t Type>
+typename Inspector::result_type inspect(Inspector& f, text_message<Type>& x) {
+  return f(caf::meta::type_name("tao.text_message"), x.text);
+}
+
+} // namespace tao::protocol

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <string_view>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/error.hpp>
+
+#include "tao/protocol/error.hpp"
+#include "tao/protocol/frame.hpp"
+
+namespace tao::protocol {
+
+/// Payload codec mapping the raw payload bytes onto one member of type
+/// `std::string` or `byte_buffer`: what Tao's examples send. Use it as
+/// `using tao_payload = tao::protocol::raw_payload<&chat_message::text>;`.
+/// Decoding never fails; every byte sequence is a valid payload.
+template <auto Member>
+struct raw_payload {
+  /// Appends the member's bytes to `out`.
+  template <class T>
+  static caf::error encode(const T& x, byte_buffer& out) {
+    const auto& bytes = x.*Member;
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return {};
+  }
+
+  /// Assigns `bytes` to the member.
+  template <class T>
+  static caf::error decode(T& x, std::string_view bytes) {
+    (x.*Member).assign(bytes.begin(), bytes.end());
+    return {};
+  }
+};
+
+/// Payload codec for structs with a CAF `inspect` overload, serialized with
+/// CAF's binary serializer (integers in network byte order). Decoding fails
+/// with `errc::malformed_payload` on truncated input and on trailing bytes.
+struct inspect_payload {
+  /// Serializes `x` and appends the bytes to `out`.
+  template <class T>
+  static caf::error encode(const T& x, byte_buffer& out) {
+    caf::binary_serializer sink{nullptr, out};
+    if (auto err = sink(const_cast<T&>(x)))
+      return make_error(errc::malformed_payload, "cannot serialize: " + render(err));
+    return {};
+  }
+
+  /// Deserializes `x` from exactly `bytes`.
+  template <class T>
+  static caf::error decode(T& x, std::string_view bytes) {
+    caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+    if (auto err = source(x))
+      return make_error(errc::malformed_payload, render(err));
+    if (source.remaining() != 0)
+      return make_error(errc::malformed_payload,
+                        std::to_string(source.remaining()) + " trailing bytes");
+    return {};
+  }
+};
+
+/// Payload codec for messages without content: encodes nothing and accepts
+/// only an empty payload.
+struct empty_payload {
+  /// Appends nothing.
+  template <class T>
+  static caf::error encode(const T&, byte_buffer&) {
+    return {};
+  }
+
+  /// Fails with `errc::malformed_payload` unless `bytes` is empty.
+  template <class T>
+  static caf::error decode(T&, std::string_view bytes) {
+    if (!bytes.empty())
+      return make_error(errc::malformed_payload, "expected an empty payload");
+    return {};
+  }
+};
+
+} // namespace tao::protocol
