@@ -1,0 +1,39 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace tao {
+
+/// `(broadcast_atom, byte_buffer)` to a server: send framed bytes to every
+/// connection. Replies a `broadcast_result`.
+using broadcast_atom = caf::atom_constant<caf::atom("tao_bcast")>;
+
+/// `(unicast_atom, uint64_t id, byte_buffer)` to a server: send framed bytes
+/// to one connection. Replies `caf::error` (none on success).
+using unicast_atom = caf::atom_constant<caf::atom("tao_ucast")>;
+
+/// `(count_atom)` to a server: replies the number of connections (size_t).
+using count_atom = caf::atom_constant<caf::atom("tao_count")>;
+
+/// `(lookup_atom, uint64_t id)` to a server: replies the `connection_ref`
+/// or `errc::closed` ("conn id not found").
+using lookup_atom = caf::atom_constant<caf::atom("tao_lookup")>;
+
+/// `(stop_atom)` to a server: stop accepting, close every connection
+/// gracefully, wait for them (bounded by the drain timeout) and quit. Replies
+/// `caf::unit` when done.
+using stop_atom = caf::atom_constant<caf::atom("tao_stop")>;
+
+/// `(sched_atom, caf::timespan, timer callback)` to a server: run the
+/// callback on every current and future connection every period (Tao's
+/// `Server.Sched`).
+using sched_atom = caf::atom_constant<caf::atom("tao_sched")>;
+
+/// `(stats_atom)` to a server: replies a `server_stats`.
+using stats_atom = caf::atom_constant<caf::atom("tao_stats")>;
+
+/// `(joined_atom, connection_ref)`: a connection passed on_connect
+/// (internal, from connection actors to their server).
+using joined_atom = caf::atom_constant<caf::atom("tao_joined")>;
+
+} // namespace tao

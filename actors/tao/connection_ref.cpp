@@ -1,0 +1,52 @@
+#include "tao/connection_ref.hpp"
+
+#include <caf/send.hpp>
+
+#include "tao/net/atoms.hpp"
+
+namespace tao {
+
+using protocol::errc;
+
+caf::error connection_ref::check_writable() const {
+  if (!broker_)
+    return protocol::make_error(errc::closed, "invalid connection handle");
+  if (overflow_ == overflow_policy::would_block && !budget_->writable())
+    return protocol::make_error(errc::would_block, "connection " + std::to_string(id_) + " has "
+                                                     + std::to_string(budget_->queued())
+                                                     + " bytes queued");
+  return {};
+}
+
+caf::error connection_ref::send_bytes(protocol::byte_buffer&& bytes) const {
+  budget_->force_reserve(bytes.size());
+  caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
+  return {};
+}
+
+caf::error connection_ref::write_frame(int32_t type, std::string_view payload) const {
+  if (auto err = check_writable())
+    return err;
+  protocol::byte_buffer buf;
+  if (auto err = codec_->encode(type, payload, buf))
+    return err;
+  return send_bytes(std::move(buf));
+}
+
+caf::error connection_ref::write_encoded(protocol::byte_buffer bytes) const {
+  if (auto err = check_writable())
+    return err;
+  return send_bytes(std::move(bytes));
+}
+
+void connection_ref::close() const {
+  if (broker_)
+    caf::anon_send(broker_, net::close_atom::value, caf::error{}, false);
+}
+
+void connection_ref::abort() const {
+  if (broker_)
+    caf::anon_send(broker_, net::close_atom::value, caf::error{}, true);
+}
+
+} // namespace tao

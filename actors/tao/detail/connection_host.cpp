@@ -1,0 +1,183 @@
+#include "tao/detail/connection_host.hpp"
+
+#include <exception>
+#include <string>
+
+#include <caf/send.hpp>
+
+#include "tao/net/atoms.hpp"
+#include "tao/protocol/error.hpp"
+#include "tao/protocol/heartbeat.hpp"
+
+namespace tao::detail {
+
+using protocol::errc;
+
+connection_host::connection_host(std::shared_ptr<const connection_options> options,
+                                 const net::connection_info& info, tao::server server)
+  : options_(std::move(options)), server_(std::move(server)), conn_(*this, *options_, info) {
+}
+
+connection_host::~connection_host() = default;
+
+bool connection_host::start() {
+  conn_.last_read_ = conn_.now();
+  if (options_->on_connect) {
+    bool accepted = false;
+    try {
+      accepted = options_->on_connect(conn_);
+    } catch (const std::exception& ex) {
+      fail(
+        protocol::make_error(errc::handler_failed, std::string{"on_connect threw: "} + ex.what()));
+      return false;
+    }
+    if (!accepted) {
+      conn_.closing_ = true;
+      conn_.out_.clear();
+      request_close(protocol::make_error(errc::refused, "refused by on_connect"), false);
+      return false;
+    }
+  }
+  flush();
+  return !conn_.closing_;
+}
+
+void connection_host::dispatch(const protocol::frame_view& frame) {
+  auto& stats = conn_.stats_;
+  ++stats.frames_in;
+  stats.bytes_in += frame.payload.size();
+  if (auto* invoke = options_->handlers.find(frame.type)) {
+    if (auto err = (*invoke)(conn_, frame.payload))
+      fail(err);
+    return;
+  }
+  if (frame.type == protocol::heartbeat_type) {
+    // Tao's heartbeat, not claimed by the user: record the peer's stamp.
+    ++stats.heartbeats_in;
+    int64_t ts = 0;
+    if (auto err = protocol::heartbeat_payload::decode_timestamp(frame.payload, ts))
+      fail(err);
+    else
+      conn_.peer_heartbeat_ = ts;
+    return;
+  }
+  const auto& reg = options_->handlers.registry();
+  if (reg.contains(frame.type)) {
+    auto msg = reg.decode(frame);
+    if (!msg) {
+      fail(msg.error());
+      return;
+    }
+    if (options_->on_message)
+      options_->on_message(conn_, *msg);
+    return;
+  }
+  ++stats.unknown_frames;
+  handle_error(protocol::make_error(
+    errc::unknown_type, "frame of unregistered type " + std::to_string(frame.type) + " skipped"));
+}
+
+void connection_host::handle_frames(const protocol::frame_batch& batch) {
+  if (closed_)
+    return;
+  conn_.last_read_ = conn_.now();
+  for (size_t i = 0; i < batch.size() && !conn_.closing_; ++i) {
+    try {
+      dispatch(batch[i]);
+    } catch (const std::exception& ex) {
+      fail(protocol::make_error(errc::handler_failed, "handler of type "
+                                                        + std::to_string(batch[i].type)
+                                                        + " threw: " + ex.what()));
+    } catch (...) {
+      fail(protocol::make_error(errc::handler_failed, "handler of type "
+                                                        + std::to_string(batch[i].type)
+                                                        + " threw a non-standard exception"));
+    }
+  }
+  flush();
+}
+
+void connection_host::handle_timer(timer_id id) {
+  if (closed_)
+    return;
+  auto i = conn_.timers_.find(id);
+  if (i == conn_.timers_.end())
+    return; // cancelled
+  auto due = i->second.due;
+  auto callback = i->second.callback;
+  if (i->second.period > caf::timespan{0}) {
+    auto now = conn_.now();
+    auto& entry = i->second;
+    do
+      entry.due += entry.period;
+    while (entry.due <= now);
+    arm_timer(id, entry.due);
+  } else {
+    conn_.timers_.erase(i);
+  }
+  try {
+    callback(conn_, due);
+  } catch (const std::exception& ex) {
+    fail(protocol::make_error(errc::handler_failed, std::string{"timer threw: "} + ex.what()));
+  }
+  flush();
+}
+
+void connection_host::handle_writable() {
+  if (closed_ || conn_.closing_ || !options_->on_writable)
+    return;
+  options_->on_writable(conn_);
+  flush();
+}
+
+void connection_host::handle_error(const caf::error& err) {
+  last_error_ = err;
+  if (options_->on_error)
+    options_->on_error(conn_, err);
+}
+
+void connection_host::handle_closed(const caf::error& reason) {
+  if (closed_)
+    return;
+  closed_ = true;
+  conn_.closing_ = true;
+  conn_.timers_.clear();
+  conn_.out_.clear();
+  if (reason && !protocol::is(reason, errc::refused) && reason != last_error_)
+    handle_error(reason);
+  if (options_->on_close)
+    options_->on_close(conn_, reason);
+}
+
+void connection_host::add_sched(caf::timespan period, const connection::timer_callback& f) {
+  if (closed_ || conn_.closing_)
+    return;
+  conn_.run_every(period, f);
+}
+
+void connection_host::flush() {
+  if (conn_.out_.empty())
+    return;
+  protocol::byte_buffer bytes;
+  bytes.swap(conn_.out_);
+  deliver(std::move(bytes));
+}
+
+void connection_host::arm_timer(timer_id id, time_point when) {
+  auto* s = self();
+  auto delay = when - s->clock().now();
+  if (delay < caf::timespan{0})
+    delay = caf::timespan{0};
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(s), delay, net::timer_atom::value, id);
+}
+
+void connection_host::fail(const caf::error& err) {
+  handle_error(err);
+  if (!conn_.closing_) {
+    conn_.closing_ = true;
+    flush();
+    request_close(err, false);
+  }
+}
+
+} // namespace tao::detail

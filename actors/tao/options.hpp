@@ -1,0 +1,115 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/message.hpp>
+
+#include "tao/handlers.hpp"
+#include "tao/protocol/codec.hpp"
+
+namespace tao {
+
+class connection;
+
+/// What happens when a connection's outbound queue is above its high-water
+/// mark (Tao silently dropped the message with `ErrWouldBlock`).
+enum class overflow_policy {
+  /// The write fails with `errc::would_block`; nothing is queued. The writer
+  /// may wait for `on_writable` (queue back under the low-water mark).
+  would_block,
+  /// The connection is closed as a slow consumer (`errc::slow_consumer`,
+  /// counted); its queued bytes are discarded.
+  disconnect,
+};
+
+/// Where handlers run.
+enum class dispatch_mode {
+  /// In a per-connection actor on CAF's scheduler; frames arrive in batches
+  /// (one hop per read, not per frame). Slow handlers never stall other
+  /// connections' I/O. The default.
+  scheduled,
+  /// On the I/O (multiplexer) thread, inside the connection's broker: no hop
+  /// at all, for light handlers that never block. A slow handler stalls the
+  /// I/O of every connection.
+  inline_io,
+};
+
+/// Options of one connection, shared by servers and clients.
+struct connection_options {
+  /// Framing; Tao's TLV with an 8 MiB limit by default (`CustomCodecOption`).
+  protocol::codec_ptr codec = protocol::default_codec();
+
+  /// Message types and their handlers (`Register`).
+  tao::handlers handlers;
+
+  /// Where handlers run.
+  dispatch_mode dispatch = dispatch_mode::scheduled;
+
+  /// Outbound bytes queued per connection (encoded, not yet on the wire) above
+  /// which `overflow` applies. Tao's counterpart is `BufferSizeOption`
+  /// (counted in messages there, in bytes here).
+  size_t high_water_mark = 4u << 20;
+
+  /// Once over the high-water mark, `on_writable` fires when the queue falls
+  /// to or below this many bytes.
+  size_t low_water_mark = 1u << 20;
+
+  /// Policy above the high-water mark.
+  overflow_policy overflow = overflow_policy::would_block;
+
+  /// Bytes read per system call (`receive_policy::at_most`).
+  size_t read_chunk_size = 64u * 1024u;
+
+  /// Received bytes in flight to the handlers above which the connection
+  /// stops reading until the handlers catch up (inbound backpressure).
+  size_t inbound_limit = 1u << 20;
+
+  /// Bound on delivering queued writes at close or stop; after it the
+  /// connection is reset.
+  std::chrono::milliseconds drain_timeout{5000};
+
+  /// Called once the connection is up, before any handler. Returning false
+  /// refuses the connection (counted as refused; Tao ignored the result).
+  std::function<bool(connection&)> on_connect;
+
+  /// Called for frames of registered types that have no handler, with the
+  /// decoded value in the message.
+  std::function<void(connection&, const caf::message&)> on_message;
+
+  /// Called exactly once when the connection is gone, with the reason: none
+  /// for a clean close by either side, otherwise the error (e.g.
+  /// `errc::heartbeat_timeout`, `errc::slow_consumer`).
+  std::function<void(connection&, const caf::error&)> on_close;
+
+  /// Called for each error on the connection: bad frames, decode failures,
+  /// throwing handlers, network errors. Fatal errors are followed by
+  /// `on_close` with the same error.
+  std::function<void(connection&, const caf::error&)> on_error;
+
+  /// Called when the outbound queue drains to the low-water mark after having
+  /// been above the high-water mark.
+  std::function<void(connection&)> on_writable;
+};
+
+/// Options of a server (Tao's `NewServer(opts...)` and `Start(listener)`).
+struct server_options : connection_options {
+  /// Address to listen on: an IPv4 or IPv6 literal or a host name.
+  std::string host = "127.0.0.1";
+
+  /// Port to listen on; 0 picks an ephemeral port (see `server::port`).
+  uint16_t port = 0;
+
+  /// Connections served at once; one more is accepted, closed at once and
+  /// counted as refused. Tao hard-coded 1000.
+  size_t max_connections = 1000;
+
+  /// Sets SO_REUSEADDR on the listening socket.
+  bool reuse_address = true;
+};
+
+} // namespace tao

@@ -1,0 +1,233 @@
+#include "tao/server.hpp"
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/config_value.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/network/multiplexer.hpp>
+#include <caf/io/system_messages.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "tao/detail/connection_ids.hpp"
+#include "tao/detail/handler_actor.hpp"
+#include "tao/net/atoms.hpp"
+#include "tao/net/connection_broker.hpp"
+#include "tao/protocol/error.hpp"
+
+namespace tao {
+
+using protocol::errc;
+
+namespace {
+
+using stop_timeout_atom = caf::atom_constant<caf::atom("tao_stopto")>;
+
+struct member {
+  uint64_t id;
+  caf::actor broker;
+};
+
+struct server_state {
+  std::shared_ptr<const server_options> options;
+  std::shared_ptr<net::broker_setup> setup;
+  caf::io::accept_handle acceptor;
+  /// Every forked connection broker, joined or not, by address.
+  std::unordered_map<caf::actor_addr, member> brokers;
+  /// Connections that passed on_connect, by id.
+  std::unordered_map<uint64_t, connection_ref> conns;
+  std::vector<std::pair<caf::timespan, connection::timer_callback>> scheds;
+  bool stopping = false;
+  std::vector<caf::response_promise> stop_waiters;
+  server_stats stats;
+  static inline const char* name = "tao.server";
+};
+
+using server_actor = caf::stateful_actor<server_state, caf::io::broker>;
+
+void finish_stop(server_actor* self) {
+  auto& st = self->state;
+  for (auto& rp : st.stop_waiters)
+    rp.deliver(caf::unit);
+  st.stop_waiters.clear();
+  self->quit();
+}
+
+void begin_stop(server_actor* self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  self->close(st.acceptor);
+  if (st.brokers.empty()) {
+    finish_stop(self);
+    return;
+  }
+  for (auto& kvp : st.brokers)
+    self->send(kvp.second.broker, net::close_atom::value, caf::error{}, false);
+  // Brokers abort themselves after the drain timeout; this is the backstop.
+  self->delayed_send(self, st.options->drain_timeout + std::chrono::seconds(1),
+                     stop_timeout_atom::value);
+}
+
+caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
+                              std::shared_ptr<const server_options> options, uint16_t port) {
+  auto& init = self->state;
+  init.options = options;
+  init.acceptor = doorman->hdl();
+  self->add_doorman(std::move(doorman));
+  tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
+  auto setup = std::make_shared<net::broker_setup>();
+  setup->codec = options->codec;
+  setup->read_chunk_size = options->read_chunk_size;
+  setup->high_water_mark = options->high_water_mark;
+  setup->low_water_mark = options->low_water_mark;
+  setup->disconnect_slow_consumers = options->overflow == overflow_policy::disconnect;
+  setup->inbound_limit = options->inbound_limit;
+  setup->drain_timeout = options->drain_timeout;
+  setup->simulated =
+    caf::get_or(self->home_system().config(), "middleman.network-backend", caf::atom("default"))
+    == caf::atom("testing");
+  std::shared_ptr<const connection_options> conn_options = options;
+  setup->make_sink = [conn_options, handle](net::broker_io& io, const net::connection_info& info) {
+    if (conn_options->dispatch == dispatch_mode::inline_io)
+      return detail::make_inline_sink(io, info, conn_options, handle);
+    return detail::make_scheduled_sink(io, info, conn_options, handle);
+  };
+  init.setup = std::move(setup);
+  // Connection brokers are linked (so that killing the server kills them) but
+  // their deaths must not take the server down: they are watched by monitor.
+  self->set_exit_handler([](caf::exit_msg&) {});
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto i = st.brokers.find(msg.source);
+    if (i == st.brokers.end())
+      return;
+    st.conns.erase(i->second.id);
+    st.brokers.erase(i);
+    ++st.stats.closed;
+    if (st.stopping && st.brokers.empty())
+      finish_stop(self);
+  });
+  return {
+    [self](const caf::io::new_connection_msg& msg) {
+      auto& st = self->state;
+      if (st.stopping || st.brokers.size() >= st.options->max_connections) {
+        ++st.stats.refused_max_connections;
+        self->close(msg.handle);
+        return;
+      }
+      auto id = detail::next_connection_id();
+      auto broker = self->fork(net::connection_broker, msg.handle, st.setup, id);
+      self->link_to(broker);
+      self->monitor(broker);
+      st.brokers.emplace(broker.address(), member{id, broker});
+      ++st.stats.accepted;
+    },
+    [self](const caf::io::acceptor_closed_msg&) {
+      // The listening socket failed or was closed by stop.
+    },
+    [self](joined_atom, const connection_ref& ref) {
+      auto& st = self->state;
+      if (st.brokers.count(ref.broker().address()) == 0)
+        return; // already gone
+      if (st.stopping) {
+        ref.close();
+        return;
+      }
+      st.conns.emplace(ref.id(), ref);
+      for (auto& [period, f] : st.scheds)
+        self->send(ref.actor(), sched_atom::value, period, f);
+    },
+    [self](broadcast_atom, const protocol::byte_buffer& bytes) {
+      auto& st = self->state;
+      broadcast_result result;
+      for (auto& kvp : st.conns) {
+        if (kvp.second.write_encoded(bytes))
+          result.failed.push_back(kvp.first);
+        else
+          ++result.delivered;
+      }
+      return result;
+    },
+    [self](unicast_atom, uint64_t id, protocol::byte_buffer& bytes) {
+      auto& st = self->state;
+      auto i = st.conns.find(id);
+      if (i == st.conns.end())
+        return protocol::make_error(errc::closed, "conn id " + std::to_string(id) + " not found");
+      return i->second.write_encoded(std::move(bytes));
+    },
+    [self](count_atom) { return static_cast<uint64_t>(self->state.conns.size()); },
+    [self](lookup_atom, uint64_t id) -> caf::result<connection_ref> {
+      auto& st = self->state;
+      auto i = st.conns.find(id);
+      if (i == st.conns.end())
+        return protocol::make_error(errc::closed, "conn id " + std::to_string(id) + " not found");
+      return i->second;
+    },
+    [self](stats_atom) {
+      auto stats = self->state.stats;
+      stats.connections = self->state.brokers.size();
+      return stats;
+    },
+    [self](sched_atom, caf::timespan period, const connection::timer_callback& f) {
+      auto& st = self->state;
+      st.scheds.emplace_back(period, f);
+      for (auto& kvp : st.conns)
+        self->send(kvp.second.actor(), sched_atom::value, period, f);
+    },
+    [self](stop_atom) {
+      auto rp = self->make_response_promise();
+      self->state.stop_waiters.push_back(rp);
+      begin_stop(self);
+      return rp;
+    },
+    [self](stop_timeout_atom) {
+      auto& st = self->state;
+      for (auto& kvp : st.brokers)
+        self->send_exit(kvp.second.broker, caf::exit_reason::kill);
+      st.brokers.clear();
+      st.conns.clear();
+      finish_stop(self);
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<server> server::start(caf::actor_system& sys, server_options opts) {
+  if (!opts.codec)
+    return protocol::make_error(errc::invalid_argument, "no codec");
+  if (opts.max_connections == 0)
+    return protocol::make_error(errc::invalid_argument, "max_connections must be positive");
+  if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
+    return protocol::make_error(errc::invalid_argument,
+                                "read_chunk_size and high_water_mark must be positive");
+  auto& mm = sys.middleman();
+  auto doorman = mm.backend().new_tcp_doorman(opts.port, opts.host.c_str(), opts.reuse_address);
+  if (!doorman)
+    return protocol::make_error(errc::network_failure, "cannot listen on " + opts.host + ":"
+                                                         + std::to_string(opts.port) + ": "
+                                                         + protocol::render(doorman.error()));
+  auto port = (*doorman)->port();
+  auto options = std::make_shared<const server_options>(std::move(opts));
+  auto codec = options->codec;
+  auto actor = mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port);
+  return server{std::move(actor), std::move(codec), port};
+}
+
+void server::sched(caf::timespan period, connection::timer_callback f) const {
+  caf::anon_send(actor_, sched_atom::value, period, std::move(f));
+}
+
+void server::stop() const {
+  caf::anon_send(actor_, stop_atom::value);
+}
+
+} // namespace tao

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/send.hpp>
+
+#include "tao/atoms.hpp"
+#include "tao/connection.hpp"
+#include "tao/options.hpp"
+#include "tao/protocol/codec.hpp"
+#include "tao/protocol/message.hpp"
+
+namespace tao {
+
+/// Reply of the server to `broadcast_atom`.
+struct broadcast_result {
+  /// Connections the frame was queued for.
+  uint64_t delivered = 0;
+  /// Connections that refused it (would_block, closing), by id.
+  std::vector<uint64_t> failed;
+};
+
+/// CAF inspection for `broadcast_result`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, broadcast_result& x) {
+  return f(caf::meta::type_name("tao.broadcast_result"), x.delivered, x.failed);
+}
+
+/// Counters of a server.
+struct server_stats {
+  /// Connections open now (accepted and not yet closed).
+  uint64_t connections = 0;
+  /// Connections accepted since start.
+  uint64_t accepted = 0;
+  /// Connections refused because of max_connections.
+  uint64_t refused_max_connections = 0;
+  /// Connections refused by on_connect.
+  uint64_t refused_on_connect = 0;
+  /// Connections closed since start.
+  uint64_t closed = 0;
+};
+
+/// CAF inspection for `server_stats`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
+  return f(caf::meta::type_name("tao.server_stats"), x.connections, x.accepted,
+           x.refused_max_connections, x.refused_on_connect, x.closed);
+}
+
+/// A running server: Tao's `Server`. A copyable handle on the server actor,
+/// which owns the listening socket and every connection.
+///
+/// All member functions are asynchronous (messages to the server actor) and
+/// safe from any thread. To wait for replies, `request` the server actor with
+/// the atoms in `tao/atoms.hpp`.
+class server {
+public:
+  /// An invalid handle.
+  server() = default;
+
+  /// Builds a handle (used by the framework).
+  server(caf::actor actor, protocol::codec_ptr codec, uint16_t port)
+    : actor_(std::move(actor)), codec_(std::move(codec)), port_(port) {
+  }
+
+  /// Binds `opts.host:opts.port` and starts serving. Blocks only while the
+  /// socket is bound (not while connections are served). Fails with the bind
+  /// error or `errc::invalid_argument` for inconsistent options.
+  static caf::expected<server> start(caf::actor_system& sys, server_options opts);
+
+  /// True if the handle refers to a server.
+  explicit operator bool() const noexcept {
+    return static_cast<bool>(actor_);
+  }
+
+  /// The port the server listens on (the ephemeral one if 0 was asked).
+  uint16_t port() const noexcept {
+    return port_;
+  }
+
+  /// The server actor.
+  const caf::actor& actor() const noexcept {
+    return actor_;
+  }
+
+  /// Sends `msg` to every connection, encoding it once. Connections above
+  /// their high-water mark or closing are skipped; the others still get it
+  /// (Tao stopped at the first failure). Returns encoder errors only.
+  template <class T>
+  caf::error broadcast(const T& msg) const {
+    protocol::byte_buffer buf;
+    if (auto err = protocol::encode_message(*codec_, msg, buf))
+      return err;
+    caf::anon_send(actor_, broadcast_atom::value, std::move(buf));
+    return {};
+  }
+
+  /// Sends `msg` to connection `id`. Unknown ids are reported to a requester
+  /// of `unicast_atom`; this fire-and-forget form returns encoder errors only.
+  template <class T>
+  caf::error unicast(uint64_t id, const T& msg) const {
+    protocol::byte_buffer buf;
+    if (auto err = protocol::encode_message(*codec_, msg, buf))
+      return err;
+    caf::anon_send(actor_, unicast_atom::value, id, std::move(buf));
+    return {};
+  }
+
+  /// Runs `f` on every current and future connection every `period` (Tao's
+  /// `Sched`, which only reached connections accepted after the call).
+  void sched(caf::timespan period, connection::timer_callback f) const;
+
+  /// Stops: no more accepts, every connection closed gracefully (queued
+  /// writes delivered within the drain timeout), then the server actor quits.
+  /// Never exits the process.
+  void stop() const;
+
+private:
+  caf::actor actor_;
+  protocol::codec_ptr codec_;
+  uint16_t port_ = 0;
+};
+
+} // namespace tao
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tao::connection::timer_callback)

@@ -1,0 +1,80 @@
+// tao-echo-server: Tao's echo example. Every type-1 message is written back.
+//
+//   tao-echo-server --host=127.0.0.1 --port=12345
+//
+// Stops on SIGINT/SIGTERM, delivering every queued echo first.
+
+#include <csignal>
+#include <iostream>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "tao/all.hpp"
+
+using echo_message = tao::protocol::text_message<1>;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 12345;
+  config() {
+    opt_group{custom_options_, "global"}
+      .add(host, "host", "address to listen on")
+      .add(port, "port", "port to listen on (0: pick one)");
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before CAF starts its threads; main waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  config cfg;
+  cfg.load<caf::io::middleman>();
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << "error: " << cfg.render(err) << '\n';
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  caf::actor_system sys{cfg};
+
+  tao::server_options opts;
+  opts.host = cfg.host;
+  opts.port = cfg.port;
+  opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& msg) {
+    if (auto err = c.write(msg))
+      std::cerr << "echo to " << c.name() << " failed: " << tao::protocol::render(err) << '\n';
+  });
+  opts.on_connect = [](tao::connection& c) {
+    std::cout << "connected: " << c.name() << " (id " << c.id() << ")" << std::endl;
+    return true;
+  };
+  opts.on_close = [](tao::connection& c, const caf::error& reason) {
+    std::cout << "closed: " << c.name() << " (" << tao::protocol::render(reason) << ")"
+              << std::endl;
+  };
+  auto srv = tao::server::start(sys, std::move(opts));
+  if (!srv) {
+    std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
+    return 1;
+  }
+  std::cout << "listening on " << cfg.host << ":" << srv->port() << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::cout << "stopping" << std::endl;
+  caf::scoped_actor self{sys};
+  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
+    .receive([] {}, [](const caf::error&) {});
+  return 0;
+}

@@ -1,0 +1,225 @@
+#include "tao/net/connection_broker.hpp"
+
+#include <string>
+#include <utility>
+
+#include <caf/io/broker.hpp>
+#include <caf/io/system_messages.hpp>
+
+#include "tao/net/atoms.hpp"
+#include "tao/net/socket_ops.hpp"
+#include "tao/protocol/error.hpp"
+
+namespace tao::net {
+
+broker_io::~broker_io() = default;
+
+connection_sink::~connection_sink() = default;
+
+void connection_sink::on_open() {
+  // nop
+}
+
+caf::message_handler connection_sink::extra_handlers() {
+  return {};
+}
+
+namespace {
+
+using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
+
+using protocol::errc;
+
+int64_t fd_of(const connection_broker_state& st) {
+  return st.setup->simulated ? -1 : static_cast<int64_t>(st.hdl.id());
+}
+
+/// Ends the connection: tells the sink (once) and quits.
+void finish(connection_broker_actor* self, const caf::error& reason) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  // The sink stays alive until the state is destroyed: we may be inside one
+  // of its callbacks right now.
+  st.finished = true;
+  st.sink->on_closed(reason);
+  self->quit();
+}
+
+void abort_connection(connection_broker_actor* self, const caf::error& reason) {
+  auto& st = self->state;
+  st.closing = true;
+  socket_ops::abort(fd_of(st));
+  if (self->valid(st.hdl)) {
+    self->wr_buf(st.hdl).clear();
+    self->close(st.hdl);
+  }
+  finish(self, reason);
+}
+
+/// Completes a graceful close once every queued byte reached the kernel.
+void complete_close(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (self->valid(st.hdl))
+    self->close(st.hdl); // sends FIN after CAF's buffer drained
+  finish(self, st.close_reason);
+}
+
+void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
+  auto& st = self->state;
+  if (abort) {
+    abort_connection(self, st.closing ? st.close_reason : reason);
+    return;
+  }
+  if (st.closing)
+    return;
+  st.closing = true;
+  st.close_reason = std::move(reason);
+  if (!self->valid(st.hdl)) {
+    finish(self, st.close_reason);
+    return;
+  }
+  self->halt(st.hdl);
+  self->flush(st.hdl);
+  if (st.info.budget->queued() == 0) {
+    complete_close(self);
+    return;
+  }
+  self->delayed_send(self, st.setup->drain_timeout, drain_atom::value);
+}
+
+void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
+  auto& st = self->state;
+  auto n = bytes.size();
+  if (st.finished || !self->valid(st.hdl)) {
+    st.info.budget->release(n);
+    return;
+  }
+  auto& buf = self->wr_buf(st.hdl);
+  if (buf.empty())
+    buf.swap(bytes);
+  else
+    buf.insert(buf.end(), bytes.begin(), bytes.end());
+  self->flush(st.hdl);
+  if (st.setup->simulated) {
+    // CAF's test multiplexer never acknowledges writes: its output buffer
+    // stands for the kernel, so the bytes count as written once there.
+    st.info.budget->release(n);
+  }
+  if (st.setup->disconnect_slow_consumers && st.info.budget->queued() > st.setup->high_water_mark)
+    begin_close(
+      self,
+      protocol::make_error(errc::slow_consumer, std::to_string(st.info.budget->queued())
+                                                  + " bytes queued, the high-water mark is "
+                                                  + std::to_string(st.setup->high_water_mark)),
+      true);
+}
+
+class broker_io_impl final : public broker_io {
+public:
+  explicit broker_io_impl(connection_broker_actor* self) noexcept : self_(self) {
+  }
+
+  caf::io::abstract_broker* self() noexcept override {
+    return self_;
+  }
+
+  void write(protocol::byte_buffer&& bytes) override {
+    write_bytes(self_, std::move(bytes));
+  }
+
+  void close(caf::error reason, bool abort) override {
+    begin_close(self_, std::move(reason), abort);
+  }
+
+private:
+  connection_broker_actor* self_;
+};
+
+} // namespace
+
+caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,
+                                std::shared_ptr<const broker_setup> setup, uint64_t id) {
+  auto& init = self->state;
+  init.hdl = hdl;
+  init.setup = std::move(setup);
+  init.decoder = init.setup->codec->make_decoder();
+  init.io = std::make_unique<broker_io_impl>(self);
+  auto fd = fd_of(init);
+  socket_ops::set_nodelay(fd);
+  init.info.id = id;
+  init.info.remote = fd >= 0 ? socket_ops::remote_endpoint(fd)
+                             : endpoint{self->remote_addr(hdl), self->remote_port(hdl)};
+  init.info.local = socket_ops::local_endpoint(fd);
+  init.info.budget =
+    std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
+  init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(init.setup->read_chunk_size));
+  self->ack_writes(hdl, true);
+  init.sink = init.setup->make_sink(*init.io, init.info);
+  if (!init.sink) {
+    // Refused by the sink factory: no sink to notify, just go.
+    self->close(hdl);
+    self->quit();
+    return {};
+  }
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // A linked actor (the handler actor or the server) died.
+    if (msg.reason)
+      abort_connection(self, msg.reason);
+  });
+  caf::message_handler handlers{
+    [self](const caf::io::new_data_msg& msg) {
+      auto& st = self->state;
+      if (st.closing || st.finished)
+        return;
+      protocol::frame_batch batch;
+      auto err = st.decoder->feed(msg.buf.data(), msg.buf.size(), batch);
+      if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
+        self->halt(st.hdl);
+      if (err && !st.finished) {
+        st.sink->on_error(err);
+        begin_close(self, err, false);
+      }
+    },
+    [self](const caf::io::data_transferred_msg& msg) {
+      auto& st = self->state;
+      if (st.info.budget->release(msg.written) && !st.finished && !st.closing)
+        st.sink->on_writable();
+      if (st.closing && !st.finished && st.info.budget->queued() == 0)
+        complete_close(self);
+    },
+    [self](const caf::io::connection_closed_msg&) {
+      auto& st = self->state;
+      if (st.closing) {
+        finish(self, st.close_reason);
+        return;
+      }
+      caf::error reason;
+      if (auto n = st.decoder->buffered(); n > 0)
+        reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
+                                                               + " bytes of an incomplete frame");
+      finish(self, reason);
+    },
+    [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
+    [self](close_atom, caf::error& reason, bool abort) {
+      begin_close(self, std::move(reason), abort);
+    },
+    [self](resume_atom) {
+      auto& st = self->state;
+      if (!st.closing && self->valid(st.hdl))
+        self->trigger(st.hdl);
+    },
+    [self](drain_atom) {
+      auto& st = self->state;
+      if (st.closing && !st.finished)
+        abort_connection(self, st.close_reason);
+    },
+  };
+  if (auto extra = init.sink->extra_handlers())
+    handlers = handlers.or_else(extra);
+  init.sink->on_open();
+  return caf::behavior{handlers};
+}
+
+} // namespace tao::net

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include <caf/io/broker.hpp>
+#include <caf/io/connection_handle.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "tao/net/connection_sink.hpp"
+#include "tao/protocol/codec.hpp"
+#include "tao/protocol/decoder.hpp"
+
+namespace tao::net {
+
+/// Settings of connection brokers, shared (immutable) by all connections of
+/// a server or client.
+struct broker_setup {
+  /// Framing.
+  protocol::codec_ptr codec;
+  /// Creates each connection's sink.
+  sink_factory make_sink;
+  /// Bytes read per system call.
+  size_t read_chunk_size = 64 * 1024;
+  /// Outbound high-water mark in bytes.
+  size_t high_water_mark = 4u << 20;
+  /// Outbound low-water mark in bytes.
+  size_t low_water_mark = 1u << 20;
+  /// If true, a connection whose queue exceeds the high-water mark is reset as
+  /// a slow consumer; otherwise writers get `would_block`.
+  bool disconnect_slow_consumers = false;
+  /// Inbound bytes in flight to the sink's actor before reading pauses.
+  size_t inbound_limit = 1u << 20;
+  /// Bound on delivering queued bytes at a graceful close.
+  std::chrono::milliseconds drain_timeout{5000};
+  /// True when running on CAF's test multiplexer (no real sockets).
+  bool simulated = false;
+};
+
+/// State of one connection broker.
+struct connection_broker_state {
+  /// The connection.
+  caf::io::connection_handle hdl;
+  /// Shared settings.
+  std::shared_ptr<const broker_setup> setup;
+  /// What the sink was told.
+  connection_info info;
+  /// Frame parser.
+  std::unique_ptr<protocol::decoder> decoder;
+  /// Receiver of frames.
+  std::unique_ptr<connection_sink> sink;
+  /// The broker as seen by the sink.
+  std::unique_ptr<broker_io> io;
+  /// Set once a close started.
+  bool closing = false;
+  /// Set once the sink was told the connection is gone.
+  bool finished = false;
+  /// Reason passed to the sink when the close completes.
+  caf::error close_reason;
+
+  static inline const char* name = "tao.connection";
+};
+
+/// A broker actor serving one TCP connection.
+using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf::io::broker>;
+
+/// Behaviour of a connection broker: reads with `at_most(read_chunk_size)`,
+/// parses frames with the codec's decoder, hands batches to the sink, writes
+/// `(write_atom, bytes)`, accounts outbound bytes and applies inbound
+/// backpressure. Spawn it with `fork` from an acceptor or with
+/// `spawn_broker` plus `add_scribe` for outgoing connections.
+///
+/// Messages: `(write_atom, byte_buffer)`, `(close_atom, error, bool abort)`,
+/// `(resume_atom)`, plus the sink's extra handlers.
+caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,
+                                std::shared_ptr<const broker_setup> setup, uint64_t id);
+
+} // namespace tao::net

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/io/fwd.hpp>
+#include <caf/message_handler.hpp>
+
+#include "tao/net/endpoint.hpp"
+#include "tao/net/inbound_window.hpp"
+#include "tao/net/outbound_budget.hpp"
+#include "tao/protocol/frame.hpp"
+#include "tao/protocol/frame_batch.hpp"
+
+namespace tao::net {
+
+/// What a connection broker tells its sink about the connection it serves.
+struct connection_info {
+  /// Process-unique connection id (Tao's NetID), assigned by the acceptor or
+  /// connector.
+  uint64_t id = 0;
+  /// The peer's address.
+  endpoint remote;
+  /// Our address.
+  endpoint local;
+  /// Outbound byte accounting shared with every writer.
+  std::shared_ptr<outbound_budget> budget;
+  /// Inbound backpressure shared with the handler actor.
+  std::shared_ptr<inbound_window> window;
+};
+
+/// The broker side a sink may drive. Valid only on the I/O thread, during the
+/// sink's callbacks.
+class broker_io {
+public:
+  virtual ~broker_io();
+
+  /// The broker actor itself (e.g. to schedule timers or to spawn helpers).
+  virtual caf::io::abstract_broker* self() noexcept = 0;
+
+  /// Appends framed bytes to the output and flushes. The bytes must already
+  /// be reserved in the connection's budget.
+  virtual void write(protocol::byte_buffer&& bytes) = 0;
+
+  /// Closes the connection: gracefully (queued bytes first, within the drain
+  /// timeout) or by reset when `abort` is set. `reason` reaches `on_closed`.
+  virtual void close(caf::error reason, bool abort) = 0;
+};
+
+/// Receives what a connection broker reads, on the I/O thread. A sink either
+/// handles frames in place (inline dispatch) or forwards them to an actor on
+/// the scheduler. The broker owns its sink and destroys it after `on_closed`.
+class connection_sink {
+public:
+  virtual ~connection_sink();
+
+  /// Called once, right after the broker stored the sink; the sink may
+  /// write or close from here. Does nothing by default.
+  virtual void on_open();
+
+  /// Frames read, in order. Returns true if the sink holds them for later
+  /// processing (bytes count against the inbound window), false if it
+  /// handled them in place.
+  virtual bool on_frames(protocol::frame_batch&& batch) = 0;
+
+  /// A non-fatal error (e.g. an I/O warning). Fatal ones end with `on_closed`.
+  virtual void on_error(const caf::error& err) = 0;
+
+  /// The outbound queue fell to the low-water mark after a refusal.
+  virtual void on_writable() = 0;
+
+  /// The connection is gone; `reason` is none for a clean close. Last call.
+  virtual void on_closed(const caf::error& reason) = 0;
+
+  /// Extra message handlers the broker runs for messages it does not know
+  /// (e.g. timers of inline handlers). Empty by default.
+  virtual caf::message_handler extra_handlers();
+};
+
+/// Creates the sink of a new connection, on the I/O thread, after the
+/// broker was set up. Returning nullptr refuses the connection.
+using sink_factory =
+  std::function<std::unique_ptr<connection_sink>(broker_io&, const connection_info&)>;
+
+} // namespace tao::net

@@ -1,0 +1,75 @@
+#include "tao/net/socket_ops.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace tao::net {
+
+std::string to_string(const endpoint& x) {
+  if (x.host.find(':') != std::string::npos)
+    return "[" + x.host + "]:" + std::to_string(x.port);
+  return x.host + ":" + std::to_string(x.port);
+}
+
+namespace socket_ops {
+
+namespace {
+
+endpoint to_endpoint(const sockaddr_storage& addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
+    return {buf, ntohs(in->sin_port)};
+  }
+  if (addr.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+    return {buf, ntohs(in6->sin6_port)};
+  }
+  return {};
+}
+
+} // namespace
+
+void set_nodelay(int64_t fd) noexcept {
+  if (fd < 0)
+    return;
+  int on = 1;
+  setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+void abort(int64_t fd) noexcept {
+  if (fd < 0)
+    return;
+  linger lg{1, 0};
+  setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  shutdown(static_cast<int>(fd), SHUT_RDWR);
+}
+
+endpoint local_endpoint(int64_t fd) {
+  if (fd < 0)
+    return {};
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return {};
+  return to_endpoint(addr);
+}
+
+endpoint remote_endpoint(int64_t fd) {
+  if (fd < 0)
+    return {};
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return {};
+  return to_endpoint(addr);
+}
+
+} // namespace socket_ops
+
+} // namespace tao::net

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+
+#include "tao/net/endpoint.hpp"
+
+namespace tao::net {
+
+/// Socket-level operations CAF 0.17's broker API does not offer. They act on
+/// the native socket behind a connection handle; with CAF's default network
+/// backend a connection handle's id *is* the socket descriptor. Each
+/// function is a no-op (or returns an empty value) when `fd` is negative,
+/// which callers pass when running on CAF's test multiplexer.
+///
+/// Thread-safety: call them only from the broker that owns the socket.
+namespace socket_ops {
+
+/// Disables Nagle's algorithm (TCP_NODELAY): frames go out at once.
+void set_nodelay(int64_t fd) noexcept;
+
+/// Makes the next close reset the connection (SO_LINGER 0) and shuts the
+/// socket down in both directions, so that pending writes fail at once and
+/// CAF releases the socket even if the peer never reads again.
+void abort(int64_t fd) noexcept;
+
+/// The local address of a connected socket.
+endpoint local_endpoint(int64_t fd);
+
+/// The remote address of a connected socket.
+endpoint remote_endpoint(int64_t fd);
+
+} // namespace socket_ops
+
+} // namespace tao::net
