@@ -1,0 +1,65 @@
+// tao-bench-server: tao's echo server for benchmarks, with the dispatch mode
+// and CAF scheduler settings on the command line.
+//
+//   tao-bench-server --port=0 --dispatch=scheduled|inline [CAF options]
+
+#include <csignal>
+#include <iostream>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "tao/all.hpp"
+
+using echo_message = tao::protocol::text_message<1>;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  uint16_t port = 0;
+  std::string dispatch = "scheduled";
+  config() {
+    opt_group{custom_options_, "global"}
+      .add(port, "port", "port to listen on (0: pick one)")
+      .add(dispatch, "dispatch", "where handlers run: scheduled or inline");
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  config cfg;
+  cfg.load<caf::io::middleman>();
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << "error: " << cfg.render(err) << '\n';
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  caf::actor_system sys{cfg};
+  tao::server_options opts;
+  opts.port = cfg.port;
+  opts.dispatch =
+    cfg.dispatch == "inline" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
+  opts.max_connections = 100000;
+  opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
+  auto srv = tao::server::start(sys, std::move(opts));
+  if (!srv) {
+    std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
+    return 1;
+  }
+  std::cout << "listening on 127.0.0.1:" << srv->port() << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  caf::scoped_actor self{sys};
+  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
+    .receive([] {}, [](const caf::error&) {});
+  return 0;
+}
