@@ -3,6 +3,7 @@
 /// Umbrella header: everything a tao user needs.
 
 #include "tao/atoms.hpp"
+#include "tao/client.hpp"
 #include "tao/connection.hpp"
 #include "tao/connection_ref.hpp"
 #include "tao/connection_stats.hpp"

@@ -33,7 +33,12 @@ using sched_atom = caf::atom_constant<caf::atom("tao_sched")>;
 using stats_atom = caf::atom_constant<caf::atom("tao_stats")>;
 
 /// `(joined_atom, connection_ref)`: a connection passed on_connect
-/// (internal, from connection actors to their server).
+/// (from connection actors to their server or client).
 using joined_atom = caf::atom_constant<caf::atom("tao_joined")>;
+
+/// `(left_atom, uint64_t id, caf::error reason, bool deliberate)`: a
+/// connection is gone; `deliberate` if the local side closed it on purpose
+/// (from connection actors to their server or client).
+using left_atom = caf::atom_constant<caf::atom("tao_left")>;
 
 } // namespace tao

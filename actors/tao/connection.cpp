@@ -68,6 +68,12 @@ void connection::close() {
 }
 
 void connection::close(caf::error reason) {
+  if (!closing_)
+    deliberate_ = true;
+  close_internal(std::move(reason));
+}
+
+void connection::close_internal(caf::error reason) {
   if (closing_)
     return;
   closing_ = true;
@@ -76,6 +82,8 @@ void connection::close(caf::error reason) {
 }
 
 void connection::abort(caf::error reason) {
+  if (!closing_)
+    deliberate_ = true;
   closing_ = true;
   out_.clear();
   host_.request_close(std::move(reason), true);

@@ -190,6 +190,11 @@ public:
     return last_read_;
   }
 
+  /// Time the handlers last wrote (or of the connection's start).
+  time_point last_write() const noexcept {
+    return last_write_;
+  }
+
   /// The timestamp of the last heartbeat the peer sent (nanoseconds since the
   /// epoch on the peer's clock), or 0 if none arrived (Tao's `HeartBeat()`).
   int64_t peer_heartbeat() const noexcept {
@@ -208,6 +213,7 @@ private:
              const net::connection_info& info);
 
   caf::error check_writable();
+  void close_internal(caf::error reason);
   caf::error commit(size_t before);
 
   detail::connection_host& host_;
@@ -216,7 +222,9 @@ private:
   std::string name_;
   protocol::byte_buffer out_;
   bool closing_ = false;
+  bool deliberate_ = false;
   time_point last_read_;
+  time_point last_write_;
   int64_t peer_heartbeat_ = 0;
   connection_stats stats_;
   struct timer_entry {

@@ -39,6 +39,14 @@ enum class dispatch_mode {
   inline_io,
 };
 
+/// Which side of a connection went idle (Netty's `IdleState`).
+enum class idle_kind {
+  /// Nothing was read for `read_idle_timeout`.
+  read,
+  /// Nothing was written by the connection's handlers for `write_idle_timeout`.
+  write,
+};
+
 /// Options of one connection, shared by servers and clients.
 struct connection_options {
   /// Framing; Tao's TLV with an 8 MiB limit by default (`CustomCodecOption`).
@@ -72,6 +80,32 @@ struct connection_options {
   /// Bound on delivering queued writes at close or stop; after it the
   /// connection is reset.
   std::chrono::milliseconds drain_timeout{5000};
+
+  // -- liveness (all off by default, as in Tao) -------------------------------
+
+  /// Send a Tao heartbeat (type 0, int64 LE nanoseconds) every period and
+  /// close the connection with `errc::heartbeat_timeout` at the first period
+  /// tick at which nothing (any frame counts) arrived for `heartbeat_misses`
+  /// periods. 0 disables both.
+  caf::timespan heartbeat_period{0};
+
+  /// Silent periods tolerated before a heartbeat timeout.
+  unsigned heartbeat_misses = 3;
+
+  /// If nothing was read for this long, `on_idle(read)` runs; without an
+  /// `on_idle` the connection is closed with `errc::idle_timeout`. 0 disables.
+  caf::timespan read_idle_timeout{0};
+
+  /// If the handlers wrote nothing for this long, `on_idle(write)` runs;
+  /// without an `on_idle` a heartbeat is sent. 0 disables.
+  caf::timespan write_idle_timeout{0};
+
+  /// Close with `errc::idle_timeout` if no complete frame arrived this long
+  /// after the connection opened (against slowloris peers). 0 disables.
+  caf::timespan first_message_timeout{0};
+
+  /// Called when a read- or write-idle timeout elapsed (see above).
+  std::function<void(connection&, idle_kind)> on_idle;
 
   /// Called once the connection is up, before any handler. Returning false
   /// refuses the connection (counted as refused; Tao ignored the result).

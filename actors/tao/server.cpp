@@ -97,8 +97,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   std::shared_ptr<const connection_options> conn_options = options;
   setup->make_sink = [conn_options, handle](net::broker_io& io, const net::connection_info& info) {
     if (conn_options->dispatch == dispatch_mode::inline_io)
-      return detail::make_inline_sink(io, info, conn_options, handle);
-    return detail::make_scheduled_sink(io, info, conn_options, handle);
+      return detail::make_inline_sink(io, info, conn_options, handle, handle.actor());
+    return detail::make_scheduled_sink(io, info, conn_options, handle, handle.actor());
   };
   init.setup = std::move(setup);
   // Connection brokers are linked (so that killing the server kills them) but
@@ -144,6 +144,9 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       st.conns.emplace(ref.id(), ref);
       for (auto& [period, f] : st.scheds)
         self->send(ref.actor(), sched_atom::value, period, f);
+    },
+    [](left_atom, uint64_t, const caf::error&, bool) {
+      // Connections are removed when their broker terminates (down handler).
     },
     [self](broadcast_atom, const protocol::byte_buffer& bytes) {
       auto& st = self->state;

@@ -1,10 +1,13 @@
 #include "tao/detail/connection_host.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <string>
 
 #include <caf/send.hpp>
 
+#include "tao/atoms.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/heartbeat.hpp"
@@ -13,15 +16,34 @@ namespace tao::detail {
 
 using protocol::errc;
 
+namespace {
+
+// Timer ids of the liveness checks; user timers count up from 1 and never
+// reach the top bit.
+constexpr timer_id internal_timer = timer_id{1} << 63;
+constexpr timer_id heartbeat_tick = internal_timer | 1;
+constexpr timer_id read_idle_check = internal_timer | 2;
+constexpr timer_id write_idle_check = internal_timer | 3;
+constexpr timer_id first_message_check = internal_timer | 4;
+
+std::string millis(caf::timespan x) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(x).count()) + " ms";
+}
+
+} // namespace
+
 connection_host::connection_host(std::shared_ptr<const connection_options> options,
-                                 const net::connection_info& info, tao::server server)
-  : options_(std::move(options)), server_(std::move(server)), conn_(*this, *options_, info) {
+                                 const net::connection_info& info, tao::server server,
+                                 caf::actor owner)
+  : options_(std::move(options)), server_(std::move(server)), owner_(std::move(owner)),
+    conn_(*this, *options_, info) {
 }
 
 connection_host::~connection_host() = default;
 
 bool connection_host::start() {
   conn_.last_read_ = conn_.now();
+  conn_.last_write_ = conn_.last_read_;
   if (options_->on_connect) {
     bool accepted = false;
     try {
@@ -33,13 +55,89 @@ bool connection_host::start() {
     }
     if (!accepted) {
       conn_.closing_ = true;
+      conn_.deliberate_ = true;
       conn_.out_.clear();
       request_close(protocol::make_error(errc::refused, "refused by on_connect"), false);
       return false;
     }
   }
   flush();
-  return !conn_.closing_;
+  if (conn_.closing_)
+    return false;
+  // The owner learns of the connection only now, so that broadcasts never
+  // reach a connection before on_connect ran.
+  if (owner_)
+    caf::anon_send(owner_, joined_atom::value, conn_.ref());
+  arm_liveness();
+  return true;
+}
+
+void connection_host::arm_liveness() {
+  const auto& o = *options_;
+  auto now = conn_.now();
+  if (o.heartbeat_period > caf::timespan{0})
+    arm_timer(heartbeat_tick, now + o.heartbeat_period);
+  if (o.read_idle_timeout > caf::timespan{0})
+    arm_timer(read_idle_check, now + o.read_idle_timeout);
+  if (o.write_idle_timeout > caf::timespan{0})
+    arm_timer(write_idle_check, now + o.write_idle_timeout);
+  if (o.first_message_timeout > caf::timespan{0})
+    arm_timer(first_message_check, now + o.first_message_timeout);
+}
+
+void connection_host::handle_liveness(timer_id id) {
+  const auto& o = *options_;
+  auto now = conn_.now();
+  auto send_heartbeat = [this] {
+    if (!conn_.write(protocol::heartbeat::now()))
+      ++conn_.stats_.heartbeats_out;
+  };
+  switch (id) {
+  case heartbeat_tick: {
+    auto silent = now - conn_.last_read_;
+    if (silent >= o.heartbeat_period * std::max(1u, o.heartbeat_misses)) {
+      conn_.close_internal(
+        protocol::make_error(errc::heartbeat_timeout, "nothing received for " + millis(silent)));
+      return;
+    }
+    send_heartbeat();
+    arm_timer(heartbeat_tick, now + o.heartbeat_period);
+    return;
+  }
+  case read_idle_check: {
+    auto due = conn_.last_read_ + o.read_idle_timeout;
+    if (now < due) {
+      arm_timer(read_idle_check, due);
+    } else if (o.on_idle) {
+      o.on_idle(conn_, idle_kind::read);
+      arm_timer(read_idle_check, now + o.read_idle_timeout);
+    } else {
+      conn_.close_internal(protocol::make_error(
+        errc::idle_timeout, "nothing read for " + millis(now - conn_.last_read_)));
+    }
+    return;
+  }
+  case write_idle_check: {
+    auto due = conn_.last_write_ + o.write_idle_timeout;
+    if (now < due) {
+      arm_timer(write_idle_check, due);
+      return;
+    }
+    if (o.on_idle)
+      o.on_idle(conn_, idle_kind::write);
+    else
+      send_heartbeat();
+    arm_timer(write_idle_check, now + o.write_idle_timeout);
+    return;
+  }
+  case first_message_check:
+    if (conn_.stats_.frames_in == 0)
+      conn_.close_internal(protocol::make_error(
+        errc::idle_timeout, "no message within " + millis(o.first_message_timeout)));
+    return;
+  default:
+    return;
+  }
 }
 
 void connection_host::dispatch(const protocol::frame_view& frame) {
@@ -100,6 +198,12 @@ void connection_host::handle_frames(const protocol::frame_batch& batch) {
 void connection_host::handle_timer(timer_id id) {
   if (closed_)
     return;
+  if ((id & internal_timer) != 0) {
+    if (!conn_.closing_)
+      handle_liveness(id);
+    flush();
+    return;
+  }
   auto i = conn_.timers_.find(id);
   if (i == conn_.timers_.end())
     return; // cancelled
@@ -147,6 +251,8 @@ void connection_host::handle_closed(const caf::error& reason) {
     handle_error(reason);
   if (options_->on_close)
     options_->on_close(conn_, reason);
+  if (owner_)
+    caf::anon_send(owner_, left_atom::value, conn_.id(), reason, conn_.deliberate_);
 }
 
 void connection_host::add_sched(caf::timespan period, const connection::timer_callback& f) {
@@ -160,6 +266,7 @@ void connection_host::flush() {
     return;
   protocol::byte_buffer bytes;
   bytes.swap(conn_.out_);
+  conn_.last_write_ = conn_.now();
   deliver(std::move(bytes));
 }
 

@@ -23,9 +23,11 @@ namespace tao::detail {
 class connection_host {
 public:
   /// A host for the connection `info` of `server` (an invalid handle for
-  /// client connections).
+  /// client connections). `owner` (the server or client actor) receives
+  /// `(joined_atom, connection_ref)` once on_connect accepted the connection
+  /// and `(left_atom, id, reason, deliberate)` when it is gone.
   connection_host(std::shared_ptr<const connection_options> options,
-                  const net::connection_info& info, tao::server server);
+                  const net::connection_info& info, tao::server server, caf::actor owner);
 
   virtual ~connection_host();
 
@@ -40,8 +42,9 @@ public:
   /// The connection's broker.
   virtual caf::actor broker() const = 0;
 
-  /// Runs on_connect. Returns false if the connection was refused (then a
-  /// close is already under way).
+  /// Runs on_connect, then tells the owner and arms the liveness checks.
+  /// Returns false if the connection was refused (then a close is already
+  /// under way).
   bool start();
 
   /// Runs the handlers for every frame of `batch`, then flushes.
@@ -86,11 +89,14 @@ protected:
   virtual void deliver(protocol::byte_buffer&& bytes) = 0;
 
 private:
+  void arm_liveness();
+  void handle_liveness(timer_id id);
   void dispatch(const protocol::frame_view& frame);
   void fail(const caf::error& err);
 
   std::shared_ptr<const connection_options> options_;
   tao::server server_;
+  caf::actor owner_;
   tao::connection conn_;
   bool closed_ = false;
   caf::error last_error_;

@@ -19,8 +19,8 @@ class scheduled_host final : public connection_host {
 public:
   scheduled_host(caf::event_based_actor* self, caf::actor broker,
                  std::shared_ptr<const connection_options> options,
-                 const net::connection_info& info, tao::server server)
-    : connection_host(std::move(options), info, std::move(server)), self_(self),
+                 const net::connection_info& info, tao::server server, caf::actor owner)
+    : connection_host(std::move(options), info, std::move(server), std::move(owner)), self_(self),
       broker_(std::move(broker)) {
   }
 
@@ -56,7 +56,7 @@ using handler_actor = caf::stateful_actor<handler_state>;
 
 caf::behavior handler_behavior(handler_actor* self, caf::actor broker,
                                std::shared_ptr<const connection_options> options,
-                               net::connection_info info, tao::server server) {
+                               net::connection_info info, tao::server server, caf::actor owner) {
   auto& st = self->state;
   st.window = info.window;
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -65,11 +65,9 @@ caf::behavior handler_behavior(handler_actor* self, caf::actor broker,
       self->state.host->handle_closed(msg.reason);
     self->quit(msg.reason);
   });
-  st.host = std::make_unique<scheduled_host>(self, broker, std::move(options), info, server);
-  // Tell the server about the connection only once on_connect accepted it, so
-  // that broadcasts never reach a connection before on_connect ran.
-  if (st.host->start() && server)
-    self->send(server.actor(), joined_atom::value, st.host->conn().ref());
+  st.host = std::make_unique<scheduled_host>(self, broker, std::move(options), info,
+                                             std::move(server), std::move(owner));
+  st.host->start();
   return {
     [self](net::frames_atom, const protocol::frame_batch& batch) {
       auto& s = self->state;
@@ -127,8 +125,8 @@ private:
 class inline_sink final : public net::connection_sink, public connection_host {
 public:
   inline_sink(net::broker_io& io, std::shared_ptr<const connection_options> options,
-              const net::connection_info& info, tao::server server)
-    : connection_host(std::move(options), info, std::move(server)), io_(io) {
+              const net::connection_info& info, tao::server server, caf::actor owner)
+    : connection_host(std::move(options), info, std::move(server), std::move(owner)), io_(io) {
   }
 
   caf::local_actor* self() noexcept override {
@@ -144,8 +142,7 @@ public:
   }
 
   void on_open() override {
-    if (start() && server())
-      caf::anon_send(server().actor(), joined_atom::value, conn().ref());
+    start();
   }
 
   bool on_frames(protocol::frame_batch&& batch) override {
@@ -188,17 +185,21 @@ private:
 
 std::unique_ptr<net::connection_sink>
 make_scheduled_sink(net::broker_io& io, const net::connection_info& info,
-                    std::shared_ptr<const connection_options> options, tao::server server) {
+                    std::shared_ptr<const connection_options> options, tao::server server,
+                    caf::actor owner) {
   auto* broker = io.self();
-  auto handler = broker->spawn<caf::linked>(handler_behavior, caf::actor_cast<caf::actor>(broker),
-                                            std::move(options), info, std::move(server));
+  auto handler =
+    broker->spawn<caf::linked>(handler_behavior, caf::actor_cast<caf::actor>(broker),
+                               std::move(options), info, std::move(server), std::move(owner));
   return std::make_unique<scheduled_sink>(std::move(handler), info.window);
 }
 
 std::unique_ptr<net::connection_sink>
 make_inline_sink(net::broker_io& io, const net::connection_info& info,
-                 std::shared_ptr<const connection_options> options, tao::server server) {
-  return std::make_unique<inline_sink>(io, std::move(options), info, std::move(server));
+                 std::shared_ptr<const connection_options> options, tao::server server,
+                 caf::actor owner) {
+  return std::make_unique<inline_sink>(io, std::move(options), info, std::move(server),
+                                       std::move(owner));
 }
 
 } // namespace tao::detail

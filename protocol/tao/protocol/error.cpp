@@ -39,6 +39,10 @@ const char* to_string(errc x) noexcept {
     return "network_failure";
   case errc::tls_failure:
     return "tls_failure";
+  case errc::idle_timeout:
+    return "idle_timeout";
+  case errc::connect_timeout:
+    return "connect_timeout";
   }
   return "unknown_error_code";
 }

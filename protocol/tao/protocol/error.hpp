@@ -48,6 +48,11 @@ enum class errc : uint8_t {
   network_failure = 14,
   /// A TLS handshake or record failed.
   tls_failure = 15,
+  /// Nothing was read for the read-idle timeout, or no first message arrived
+  /// within the first-message timeout.
+  idle_timeout = 16,
+  /// A connection attempt did not complete within the connect timeout.
+  connect_timeout = 17,
 };
 
 /// The CAF error category of every tao error.

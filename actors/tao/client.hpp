@@ -1,0 +1,156 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/send.hpp>
+
+#include "tao/atoms.hpp"
+#include "tao/options.hpp"
+#include "tao/protocol/message.hpp"
+
+namespace tao {
+
+/// How a client reconnects (Tao's `ReconnectOption`, with the defects fixed:
+/// delays, backoff, jitter, an attempt limit, never after a deliberate close,
+/// never by exiting the process).
+struct reconnect_policy {
+  /// Reconnect at all after the connection was lost or could not be made.
+  bool enabled = false;
+  /// Upper bound of the first delay.
+  caf::timespan initial_delay = std::chrono::milliseconds(100);
+  /// Growth of the bound per failed attempt.
+  double factor = 2.0;
+  /// Largest bound.
+  caf::timespan max_delay = std::chrono::seconds(30);
+  /// Attempts after a loss before giving up; 0 retries forever.
+  unsigned max_attempts = 0;
+  /// Full jitter (AWS style): each delay is uniform in [0, bound]. Without it
+  /// the delay is the bound itself.
+  bool jitter = true;
+
+  /// The bound of attempt `n` (0-based): min(max_delay, initial * factor^n).
+  caf::timespan bound(unsigned n) const noexcept;
+};
+
+/// What happens to writes while a client has no connection.
+enum class offline_writes {
+  /// Queue them (up to the high-water mark in bytes) and send them, in
+  /// order, once connected.
+  queue,
+  /// Refuse them with `errc::closed`.
+  fail,
+};
+
+/// Options of a client (Tao's `NewClientConn(netid, conn, opts...)`, but the
+/// client dials by itself and never blocks CAF's I/O thread doing so).
+struct client_options : connection_options {
+  /// Host name or address to connect to (IPv4, IPv6 or a name).
+  std::string host = "127.0.0.1";
+  /// Port to connect to.
+  uint16_t port = 0;
+  /// Bound on one connection attempt (name resolution included).
+  caf::timespan connect_timeout = std::chrono::seconds(5);
+  /// Reconnection, off by default (as in Tao).
+  reconnect_policy reconnect;
+  /// Writes while disconnected.
+  offline_writes offline = offline_writes::queue;
+  /// Called before each reconnect attempt with its number (1-based), the
+  /// delay before it, and the error that caused it.
+  std::function<void(unsigned attempt, caf::timespan delay, const caf::error&)> on_reconnecting;
+  /// Called when the client stops trying, with the last error. The client
+  /// actor then terminates.
+  std::function<void(const caf::error&)> on_give_up;
+};
+
+/// `(write_atom, byte_buffer)` to a client actor: send framed bytes (queued
+/// while disconnected). Replies `caf::error` (none on success).
+using client_write_atom = caf::atom_constant<caf::atom("tao_cwrite")>;
+
+/// `(close_atom)` to a client actor: close deliberately; no reconnect. The
+/// client actor terminates once the connection is closed.
+using client_close_atom = caf::atom_constant<caf::atom("tao_cclose")>;
+
+/// Counters of a client.
+struct client_stats {
+  /// Connection attempts (first included).
+  uint64_t attempts = 0;
+  /// Connections established.
+  uint64_t connects = 0;
+  /// Writes refused (offline queue full or offline writes failing).
+  uint64_t refused_writes = 0;
+  /// Bytes queued while offline, right now.
+  uint64_t offline_bytes = 0;
+  /// True while connected.
+  bool connected = false;
+};
+
+/// A client connection under a supervisor actor that connects, reconnects
+/// with backoff, queues offline writes and runs the same handlers, callbacks,
+/// timers and write path as server connections. Copyable handle; all member
+/// functions are asynchronous and thread-safe.
+class client {
+public:
+  /// An invalid handle.
+  client() = default;
+
+  /// Builds a handle (used by the framework).
+  client(caf::actor actor, protocol::codec_ptr codec)
+    : actor_(std::move(actor)), codec_(std::move(codec)) {
+  }
+
+  /// Starts the client actor, which connects in the background. Fails only
+  /// for invalid options; connection errors go to on_error, on_reconnecting
+  /// and on_give_up.
+  static caf::expected<client> start(caf::actor_system& sys, client_options opts);
+
+  /// True if the handle refers to a client.
+  explicit operator bool() const noexcept {
+    return static_cast<bool>(actor_);
+  }
+
+  /// The client (supervisor) actor. Monitor it to learn when the client is
+  /// finished (deliberate close or give-up).
+  const caf::actor& actor() const noexcept {
+    return actor_;
+  }
+
+  /// Encodes `msg` and sends it through the client actor, which forwards it
+  /// to the connection or queues it while offline. Only encoder errors are
+  /// returned; refusals are counted (request `client_write_atom` to learn
+  /// them).
+  template <class T>
+  caf::error write(const T& msg) const {
+    protocol::byte_buffer buf;
+    if (auto err = protocol::encode_message(*codec_, msg, buf))
+      return err;
+    caf::anon_send(actor_, client_write_atom::value, std::move(buf));
+    return {};
+  }
+
+  /// Closes deliberately: queued writes are delivered, no reconnect follows,
+  /// and the client actor terminates.
+  void close() const {
+    caf::anon_send(actor_, client_close_atom::value);
+  }
+
+private:
+  caf::actor actor_;
+  protocol::codec_ptr codec_;
+};
+
+/// CAF inspection for `client_stats`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_stats& x) {
+  return f(caf::meta::type_name("tao.client_stats"), x.attempts, x.connects, x.refused_writes,
+           x.offline_bytes, x.connected);
+}
+
+} // namespace tao

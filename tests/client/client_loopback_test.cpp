@@ -1,0 +1,169 @@
+#define BOOST_TEST_MODULE client_loopback
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "tao/all.hpp"
+
+using namespace std::chrono_literals;
+using echo_message = tao::protocol::text_message<1>;
+
+namespace {
+
+/// A thread-safe log of events that tests wait on with a bound.
+struct event_log {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<std::string> events;
+
+  void add(std::string x) {
+    std::lock_guard<std::mutex> guard{mtx};
+    events.push_back(std::move(x));
+    cv.notify_all();
+  }
+
+  size_t count(const std::string& x) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return static_cast<size_t>(std::count(events.begin(), events.end(), x));
+  }
+
+  /// Waits until `x` was logged `n` times; false after 10 s.
+  bool wait_for(const std::string& x, size_t n = 1) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, 10s, [&] {
+      return static_cast<size_t>(std::count(events.begin(), events.end(), x)) >= n;
+    });
+  }
+};
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  event_log log;
+
+  fixture() {
+    cfg.load<caf::io::middleman>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+
+  ~fixture() {
+    // Every server and client must be gone before the system shuts down.
+    sys.reset();
+  }
+
+  tao::server start_echo_server(uint16_t port = 0) {
+    tao::server_options opts;
+    opts.port = port;
+    opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
+    auto srv = tao::server::start(*sys, std::move(opts));
+    BOOST_REQUIRE_MESSAGE(srv, (srv ? std::string{} : tao::protocol::render(srv.error())));
+    return *srv;
+  }
+
+  void stop(const tao::server& srv) {
+    caf::scoped_actor self{*sys};
+    self->request(srv.actor(), 10s, tao::stop_atom::value)
+      .receive([] {},
+               [](caf::error& err) { BOOST_FAIL("stop failed: " << tao::protocol::render(err)); });
+  }
+
+  void await_exit(const caf::actor& whom) {
+    caf::scoped_actor self{*sys};
+    self->monitor(whom);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(10s) >> [] { BOOST_FAIL("actor did not terminate"); });
+  }
+
+  tao::client_options client_options(uint16_t port) {
+    tao::client_options opts;
+    opts.port = port;
+    opts.handlers.on<echo_message>(
+      [this](tao::connection&, const echo_message& m) { log.add("echo " + m.text); });
+    opts.on_connect = [this](tao::connection&) {
+      log.add("connect");
+      return true;
+    };
+    opts.on_close = [this](tao::connection&, const caf::error&) {
+      log.add("close");
+    };
+    return opts;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(client_loopback, fixture)
+
+BOOST_AUTO_TEST_CASE(echo_and_deliberate_close) {
+  auto srv = start_echo_server();
+  auto cli = tao::client::start(*sys, client_options(srv.port()));
+  BOOST_REQUIRE(cli);
+  // Written before the connection exists: queued, then sent in order.
+  for (int i = 0; i < 10; ++i)
+    BOOST_CHECK(!cli->write(echo_message{"m" + std::to_string(i)}));
+  BOOST_REQUIRE(log.wait_for("echo m9"));
+  for (int i = 0; i < 10; ++i)
+    BOOST_CHECK_EQUAL(log.count("echo m" + std::to_string(i)), 1u);
+  cli->close();
+  await_exit(cli->actor());
+  BOOST_CHECK_EQUAL(log.count("connect"), 1u);
+  BOOST_CHECK_EQUAL(log.count("close"), 1u);
+  stop(srv);
+}
+
+BOOST_AUTO_TEST_CASE(reconnects_after_server_restart) {
+  auto srv = start_echo_server();
+  auto port = srv.port();
+  auto opts = client_options(port);
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 20ms;
+  opts.reconnect.max_delay = 200ms;
+  opts.on_reconnecting = [this](unsigned, caf::timespan, const caf::error&) {
+    log.add("reconnecting");
+  };
+  auto cli = tao::client::start(*sys, std::move(opts));
+  BOOST_REQUIRE(cli);
+  BOOST_CHECK(!cli->write(echo_message{"before"}));
+  BOOST_REQUIRE(log.wait_for("echo before"));
+  stop(srv);
+  BOOST_REQUIRE(log.wait_for("reconnecting"));
+  BOOST_CHECK(!cli->write(echo_message{"while down"}));
+  auto srv2 = start_echo_server(port);
+  BOOST_REQUIRE(log.wait_for("connect", 2));
+  BOOST_REQUIRE(log.wait_for("echo while down"));
+  cli->close();
+  await_exit(cli->actor());
+  stop(srv2);
+}
+
+BOOST_AUTO_TEST_CASE(gives_up_after_max_attempts) {
+  auto srv = start_echo_server();
+  auto port = srv.port();
+  stop(srv);
+  auto opts = client_options(port);
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 1ms;
+  opts.reconnect.max_attempts = 3;
+  opts.on_reconnecting = [this](unsigned, caf::timespan, const caf::error&) {
+    log.add("reconnecting");
+  };
+  opts.on_give_up = [this](const caf::error&) {
+    log.add("give up");
+  };
+  auto cli = tao::client::start(*sys, std::move(opts));
+  BOOST_REQUIRE(cli);
+  BOOST_REQUIRE(log.wait_for("give up"));
+  BOOST_CHECK_EQUAL(log.count("reconnecting"), 3u);
+  await_exit(cli->actor());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
