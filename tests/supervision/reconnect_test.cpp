@@ -1,0 +1,200 @@
+#define BOOST_TEST_MODULE supervision_reconnect
+#include <string>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "tao/all.hpp"
+
+#include "support/deterministic.hpp"
+
+using namespace std::chrono_literals;
+using echo_message = tao::protocol::text_message<1>;
+
+namespace {
+
+struct fixture : tao::test::deterministic_fixture {
+  tao::client cli;
+  std::vector<caf::timespan> delays;
+  std::vector<unsigned> attempts;
+  std::vector<std::string> events;
+
+  ~fixture() {
+    if (cli) {
+      cli.close();
+      run();
+      advance(10s);
+    }
+  }
+
+  tao::client_options options() {
+    tao::client_options opts;
+    opts.host = "node";
+    opts.port = 4242;
+    opts.handlers.on<echo_message>(
+      [this](tao::connection&, const echo_message& m) { events.push_back("recv " + m.text); });
+    opts.on_connect = [this](tao::connection&) {
+      events.push_back("connect");
+      return true;
+    };
+    opts.on_close = [this](tao::connection&, const caf::error&) {
+      events.push_back("close");
+    };
+    opts.on_reconnecting = [this](unsigned n, caf::timespan delay, const caf::error&) {
+      attempts.push_back(n);
+      delays.push_back(delay);
+    };
+    opts.on_give_up = [this](const caf::error&) {
+      events.push_back("give up");
+    };
+    return opts;
+  }
+
+  caf::io::connection_handle provide_peer() {
+    auto hdl = caf::io::connection_handle::from_int(next_handle++);
+    mpx.provide_scribe("node", 4242, hdl);
+    return hdl;
+  }
+
+  void start(tao::client_options opts) {
+    auto res = tao::client::start(sys, std::move(opts));
+    BOOST_REQUIRE(res);
+    cli = *res;
+    run();
+  }
+
+  size_t count(const std::string& x) const {
+    return static_cast<size_t>(std::count(events.begin(), events.end(), x));
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(reconnect, fixture)
+
+BOOST_AUTO_TEST_CASE(backoff_without_jitter_doubles_up_to_the_cap) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.jitter = false;
+  opts.reconnect.initial_delay = 100ms;
+  opts.reconnect.max_delay = 1s;
+  opts.reconnect.max_attempts = 6;
+  start(std::move(opts)); // nothing listens: every attempt fails
+  for (int i = 0; i < 10; ++i)
+    advance(1s);
+  std::vector<caf::timespan> expected{100ms, 200ms, 400ms, 800ms, 1s, 1s};
+  BOOST_CHECK(delays == expected);
+  BOOST_CHECK_EQUAL(count("give up"), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(full_jitter_stays_within_bounds) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 100ms;
+  opts.reconnect.max_delay = 800ms;
+  opts.reconnect.max_attempts = 20;
+  auto policy = opts.reconnect;
+  start(std::move(opts));
+  for (int i = 0; i < 30; ++i)
+    advance(1s);
+  BOOST_REQUIRE_EQUAL(delays.size(), 20u);
+  for (unsigned i = 0; i < delays.size(); ++i) {
+    BOOST_CHECK(delays[i] >= caf::timespan{0});
+    BOOST_CHECK(delays[i] <= policy.bound(i));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(attempts_are_single_flight_and_counted) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.jitter = false;
+  opts.reconnect.initial_delay = 1s;
+  opts.reconnect.max_attempts = 3;
+  start(std::move(opts));
+  // One failed attempt, then exactly one pending retry however long we wait
+  // below its delay.
+  BOOST_CHECK_EQUAL(attempts.size(), 1u);
+  advance(999ms);
+  BOOST_CHECK_EQUAL(attempts.size(), 1u);
+  advance(1ms);
+  BOOST_CHECK_EQUAL(attempts.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(lost_connection_reconnects_and_flushes_queued_writes_in_order) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.jitter = false;
+  opts.reconnect.initial_delay = 500ms;
+  auto first = provide_peer();
+  start(std::move(opts));
+  BOOST_CHECK_EQUAL(count("connect"), 1u);
+  BOOST_CHECK(!cli.write(echo_message{"a"}));
+  run();
+  BOOST_CHECK_EQUAL(take_output(first), tao::test::tlv(1, "a"));
+  peer_close(first);
+  BOOST_CHECK_EQUAL(count("close"), 1u);
+  BOOST_REQUIRE_EQUAL(attempts.size(), 1u); // one retry despite DOWN and left
+  for (auto x : {"b", "c", "d"})
+    BOOST_CHECK(!cli.write(echo_message{x}));
+  run();
+  auto second = provide_peer();
+  advance(500ms);
+  BOOST_CHECK_EQUAL(count("connect"), 2u);
+  BOOST_CHECK_EQUAL(take_output(second),
+                    tao::test::tlv(1, "b") + tao::test::tlv(1, "c") + tao::test::tlv(1, "d"));
+  send(second, tao::test::tlv(1, "back"));
+  BOOST_CHECK_EQUAL(count("recv back"), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(no_reconnect_after_deliberate_close) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 10ms;
+  auto peer = provide_peer();
+  start(std::move(opts));
+  BOOST_CHECK(!cli.write(echo_message{"last words"}));
+  cli.close();
+  run();
+  advance(1s);
+  BOOST_CHECK_EQUAL(take_output(peer), tao::test::tlv(1, "last words"));
+  BOOST_CHECK(attempts.empty());
+  BOOST_CHECK_EQUAL(count("close"), 1u);
+  BOOST_CHECK_EQUAL(count("connect"), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(close_from_a_handler_is_deliberate) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 10ms;
+  opts.handlers = tao::handlers{};
+  BOOST_REQUIRE(
+    !opts.handlers.on<echo_message>([](tao::connection& c, const echo_message&) { c.close(); }));
+  auto peer = provide_peer();
+  start(std::move(opts));
+  send(peer, tao::test::tlv(1, "bye"));
+  advance(1s);
+  BOOST_CHECK(attempts.empty());
+  BOOST_CHECK_EQUAL(count("close"), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(offline_writes_fail_when_asked) {
+  auto opts = options();
+  opts.offline = tao::offline_writes::fail;
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 1s;
+  start(std::move(opts));
+  sys.spawn([=](caf::event_based_actor* self) {
+    self
+      ->request(cli.actor(), caf::infinite, tao::client_write_atom::value,
+                tao::protocol::byte_buffer{'x'})
+      .then([this](caf::error& err) {
+        events.push_back(tao::protocol::is(err, tao::protocol::errc::closed) ? "refused"
+                                                                             : "accepted");
+      });
+  });
+  run();
+  BOOST_CHECK_EQUAL(count("refused"), 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
