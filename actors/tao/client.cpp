@@ -125,10 +125,9 @@ void attempt(client_actor* self) {
     adopt(self, std::move(*scribe));
     return;
   }
-  auto connector = self->spawn<caf::detached>(net::connector);
-  self
-    ->request(connector, caf::infinite, net::connect_atom::value, st.options->host,
-              st.options->port, st.options->connect_timeout)
+  auto connector = self->spawn<caf::detached>(net::connector, st.options->host, st.options->port,
+                                              st.options->connect_timeout);
+  self->request(connector, caf::infinite, net::connect_atom::value)
     .then(
       [self](int64_t fd) {
         auto& s = self->state;
@@ -166,6 +165,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
     == caf::atom("testing");
   std::shared_ptr<const connection_options> conn_options = options;
   auto owner = caf::actor_cast<caf::actor>(self);
+  setup->owner = owner;
   setup->make_sink = [conn_options, owner](net::broker_io& io, const net::connection_info& info) {
     if (conn_options->dispatch == dispatch_mode::inline_io)
       return detail::make_inline_sink(io, info, conn_options, tao::server{}, owner);

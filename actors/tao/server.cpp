@@ -27,8 +27,6 @@ using protocol::errc;
 
 namespace {
 
-using stop_timeout_atom = caf::atom_constant<caf::atom("tao_stopto")>;
-
 struct member {
   uint64_t id;
   caf::actor broker;
@@ -71,9 +69,8 @@ void begin_stop(server_actor* self) {
   }
   for (auto& kvp : st.brokers)
     self->send(kvp.second.broker, net::close_atom::value, caf::error{}, false);
-  // Brokers abort themselves after the drain timeout; this is the backstop.
-  self->delayed_send(self, st.options->drain_timeout + std::chrono::seconds(1),
-                     stop_timeout_atom::value);
+  // Each broker resets its connection after the drain timeout, so the last
+  // DOWN arrives within that bound.
 }
 
 caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
@@ -95,15 +92,15 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     caf::get_or(self->home_system().config(), "middleman.network-backend", caf::atom("default"))
     == caf::atom("testing");
   std::shared_ptr<const connection_options> conn_options = options;
+  setup->owner = handle.actor();
   setup->make_sink = [conn_options, handle](net::broker_io& io, const net::connection_info& info) {
     if (conn_options->dispatch == dispatch_mode::inline_io)
       return detail::make_inline_sink(io, info, conn_options, handle, handle.actor());
     return detail::make_scheduled_sink(io, info, conn_options, handle, handle.actor());
   };
   init.setup = std::move(setup);
-  // Connection brokers are linked (so that killing the server kills them) but
-  // their deaths must not take the server down: they are watched by monitor.
-  self->set_exit_handler([](caf::exit_msg&) {});
+  // Brokers and server watch each other by monitor: a broker's end cleans
+  // the table, the server's end resets every connection.
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.brokers.find(msg.source);
@@ -125,7 +122,6 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       }
       auto id = detail::next_connection_id();
       auto broker = self->fork(net::connection_broker, msg.handle, st.setup, id);
-      self->link_to(broker);
       self->monitor(broker);
       st.brokers.emplace(broker.address(), member{id, broker});
       ++st.stats.accepted;
@@ -190,14 +186,6 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       self->state.stop_waiters.push_back(rp);
       begin_stop(self);
       return rp;
-    },
-    [self](stop_timeout_atom) {
-      auto& st = self->state;
-      for (auto& kvp : st.brokers)
-        self->send_exit(kvp.second.broker, caf::exit_reason::kill);
-      st.brokers.clear();
-      st.conns.clear();
-      finish_stop(self);
     },
   };
 }

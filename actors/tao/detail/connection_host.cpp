@@ -251,7 +251,7 @@ void connection_host::handle_closed(const caf::error& reason) {
     handle_error(reason);
   if (options_->on_close)
     options_->on_close(conn_, reason);
-  if (owner_)
+  if (owner_ && !server_)
     caf::anon_send(owner_, left_atom::value, conn_.id(), reason, conn_.deliberate_);
 }
 

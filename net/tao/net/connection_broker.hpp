@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include <caf/actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>
@@ -37,6 +38,9 @@ struct broker_setup {
   std::chrono::milliseconds drain_timeout{5000};
   /// True when running on CAF's test multiplexer (no real sockets).
   bool simulated = false;
+  /// The server or client owning the connections; each broker monitors it
+  /// and resets its connection when the owner terminates. May be null.
+  caf::actor owner;
 };
 
 /// State of one connection broker.

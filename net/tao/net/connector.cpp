@@ -86,10 +86,10 @@ caf::expected<int64_t> connect_socket(const std::string& host, uint16_t port,
                                       + last.context().get_as<std::string>(0));
 }
 
-caf::behavior connector(caf::event_based_actor* self) {
+caf::behavior connector(caf::event_based_actor* self, std::string host, uint16_t port,
+                        caf::timespan timeout) {
   return {
-    [self](connect_atom, const std::string& host, uint16_t port,
-           caf::timespan timeout) -> caf::result<int64_t> {
+    [self, host, port, timeout](connect_atom) -> caf::result<int64_t> {
       self->quit();
       auto fd = connect_socket(host, port, timeout);
       if (!fd)

@@ -11,8 +11,8 @@
 
 namespace tao::net {
 
-/// `(connect_atom, std::string host, uint16_t port, caf::timespan timeout)`
-/// to a connector: replies the connected socket (int64_t) or an error.
+/// `(connect_atom)` to a connector: replies the connected socket (int64_t)
+/// or an error.
 using connect_atom = caf::atom_constant<caf::atom("tao_conn")>;
 
 /// Connects to `host:port` without ever blocking CAF's I/O thread: resolves
@@ -23,10 +23,12 @@ using connect_atom = caf::atom_constant<caf::atom("tao_conn")>;
 caf::expected<int64_t> connect_socket(const std::string& host, uint16_t port,
                                       caf::timespan timeout);
 
-/// A one-shot connector actor: spawn it `detached`, request it once with
-/// `connect_atom`, and it quits after replying. CAF 0.17's own connect
+/// A one-shot connector actor for `host:port` bounded by `timeout`: spawn it
+/// `detached`, request it once with `connect_atom`, and it quits after
+/// replying. CAF 0.17's own connect
 /// blocks the multiplexer thread that every broker shares; this one blocks
 /// only its own thread.
-caf::behavior connector(caf::event_based_actor* self);
+caf::behavior connector(caf::event_based_actor* self, std::string host, uint16_t port,
+                        caf::timespan timeout);
 
 } // namespace tao::net
