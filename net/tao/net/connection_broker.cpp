@@ -91,7 +91,10 @@ void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
 void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   auto n = bytes.size();
-  if (st.finished || !self->valid(st.hdl)) {
+  // Writes that arrive after a close started are dropped: a graceful close
+  // delivers what was queued before it, and must not wait for a writer that
+  // keeps going.
+  if (st.closing || st.finished || !self->valid(st.hdl)) {
     st.info.budget->release(n);
     return;
   }
