@@ -20,8 +20,37 @@ caf::error codec::encode(int32_t type, std::string_view payload, byte_buffer& ou
 
 // -- header_codec -------------------------------------------------------------
 
+namespace {
+
+/// Reads headers through a codec's virtual `read_header`.
+struct virtual_header_reader {
+  const header_codec* codec;
+  frame_header operator()(const char* in) const noexcept {
+    return codec->read_header(in);
+  }
+};
+
+/// Tao's TLV header: int32 LE type, uint32 LE length.
+struct tlv_header_reader {
+  frame_header operator()(const char* in) const noexcept {
+    return {static_cast<int32_t>(load_le32(in)), load_le32(in + 4)};
+  }
+};
+
+/// A big-endian length of `width` bytes; every frame has type `type`.
+struct lp_header_reader {
+  int32_t type;
+  unsigned width;
+  frame_header operator()(const char* in) const noexcept {
+    return {type, load_be(in, width)};
+  }
+};
+
+} // namespace
+
 std::unique_ptr<decoder> header_codec::make_decoder() const {
-  return std::make_unique<header_decoder>(*this);
+  return std::make_unique<basic_header_decoder<virtual_header_reader>>(
+    virtual_header_reader{this}, header_size(), max_payload());
 }
 
 size_t header_codec::begin_frame(byte_buffer& out) const {
@@ -54,6 +83,11 @@ std::string tlv_codec::name() const {
   return "tlv";
 }
 
+std::unique_ptr<decoder> tlv_codec::make_decoder() const {
+  return std::make_unique<basic_header_decoder<tlv_header_reader>>(tlv_header_reader{},
+                                                                   tlv_header_size, max_payload_);
+}
+
 uint32_t tlv_codec::max_payload() const noexcept {
   return max_payload_;
 }
@@ -69,7 +103,7 @@ caf::error tlv_codec::write_header(char* out, int32_t type, uint32_t length) con
 }
 
 frame_header tlv_codec::read_header(const char* in) const noexcept {
-  return {static_cast<int32_t>(load_le32(in)), load_le32(in + 4)};
+  return tlv_header_reader{}(in);
 }
 
 // -- length_prefixed_codec ----------------------------------------------------
@@ -82,6 +116,11 @@ length_prefixed_codec::length_prefixed_codec(int32_t message_type, unsigned size
 
 std::string length_prefixed_codec::name() const {
   return width_ == 2 ? "lp16" : "lp32";
+}
+
+std::unique_ptr<decoder> length_prefixed_codec::make_decoder() const {
+  return std::make_unique<basic_header_decoder<lp_header_reader>>(
+    lp_header_reader{message_type_, width_}, width_, max_payload_);
 }
 
 uint32_t length_prefixed_codec::max_payload() const noexcept {
@@ -102,7 +141,7 @@ caf::error length_prefixed_codec::write_header(char* out, int32_t type, uint32_t
 }
 
 frame_header length_prefixed_codec::read_header(const char* in) const noexcept {
-  return {message_type_, load_be(in, width_)};
+  return lp_header_reader{message_type_, width_}(in);
 }
 
 codec_ptr default_codec() {

@@ -57,7 +57,7 @@ using codec_ptr = std::shared_ptr<const codec>;
 
 /// A codec whose frames start with a fixed-size header holding (at least) the
 /// payload length. Implementations only describe the header; the shared
-/// `header_decoder` does the incremental parsing.
+/// `basic_header_decoder` does the incremental parsing.
 class header_codec : public codec {
 public:
   /// Size of the header in bytes (1..16).
@@ -70,6 +70,10 @@ public:
   /// Reads the header at `in` (`header_size()` bytes).
   virtual frame_header read_header(const char* in) const noexcept = 0;
 
+  /// A decoder calling `read_header` through this codec, which must then
+  /// outlive the decoder (as the codec in server and client options does).
+  /// The built-in codecs override this with decoders that own a copy of
+  /// their header format and have no such requirement.
   std::unique_ptr<decoder> make_decoder() const override;
 
   size_t begin_frame(byte_buffer& out) const override;
@@ -86,6 +90,7 @@ public:
   explicit tlv_codec(uint32_t max_payload = default_max_payload) noexcept;
 
   std::string name() const override;
+  std::unique_ptr<decoder> make_decoder() const override;
   uint32_t max_payload() const noexcept override;
   size_t header_size() const noexcept override;
   caf::error write_header(char* out, int32_t type, uint32_t length) const override;
@@ -108,6 +113,7 @@ public:
                         uint32_t max_payload = default_max_payload) noexcept;
 
   std::string name() const override;
+  std::unique_ptr<decoder> make_decoder() const override;
   uint32_t max_payload() const noexcept override;
   size_t header_size() const noexcept override;
   caf::error write_header(char* out, int32_t type, uint32_t length) const override;
