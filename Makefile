@@ -33,7 +33,7 @@ unit-test: build
 fuzz-test: deps
 	@if command -v clang++-14 >/dev/null 2>&1; then \
 	  CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(if $(shell command -v ninja 2>/dev/null),-G Ninja,) \
-	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAO_BUILD_FUZZERS=ON -DTAO_BUILD_EXAMPLES=OFF \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAO_BUILD_FUZZERS=ON -DTAO_BUILD_TESTS=OFF -DTAO_BUILD_EXAMPLES=OFF \
 	    -DTAO_FUZZ_SECONDS=$(FUZZ_SECONDS) && \
 	  cmake --build $(FUZZ_BUILD) -j $(JOBS) && \
 	  ctest --test-dir $(FUZZ_BUILD) -R '^fuzz_' --output-on-failure; \

@@ -126,7 +126,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       st.brokers.emplace(broker.address(), member{id, broker});
       ++st.stats.accepted;
     },
-    [self](const caf::io::acceptor_closed_msg&) {
+    [](const caf::io::acceptor_closed_msg&) {
       // The listening socket failed or was closed by stop.
     },
     [self](joined_atom, const connection_ref& ref) {
