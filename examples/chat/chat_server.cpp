@@ -1,0 +1,47 @@
+// tao-chat-server: Tao's chat server. Every line (type 1) goes to everyone,
+// the sender included. Stops on SIGINT/SIGTERM after delivering what is queued.
+#include <csignal>
+#include <iostream>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "tao/all.hpp"
+
+using chat_message = tao::protocol::text_message<1>;
+
+struct config : caf::actor_system_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 12345;
+  config() {
+    opt_group{custom_options_, "global"}.add(host, "host", "address").add(port, "port", "port");
+  }
+};
+
+int main(int argc, char** argv) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  config cfg;
+  cfg.load<caf::io::middleman>();
+  if (auto err = cfg.parse(argc, argv); err || cfg.cli_helptext_printed)
+    return err ? 1 : 0;
+  caf::actor_system sys{cfg};
+  tao::server_options opts;
+  opts.host = cfg.host;
+  opts.port = cfg.port;
+  opts.handlers.on<chat_message>(
+    [](tao::connection& c, const chat_message& m) { c.server().broadcast(m); });
+  auto srv = tao::server::start(sys, std::move(opts));
+  if (!srv)
+    return std::cerr << tao::protocol::render(srv.error()) << '\n', 1;
+  std::cout << "listening on " << cfg.host << ":" << srv->port() << std::endl;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  caf::scoped_actor self{sys};
+  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
+    .receive([] {}, [](caf::error&) {});
+}

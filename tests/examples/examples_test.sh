@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the example programs against each other on loopback.
+#   examples_test.sh <bin dir>
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_server <name> <log>: starts a server on an ephemeral port; sets
+# $server (its pid) and $port.
+start_server() {
+  "$bin/$1" --host=127.0.0.1 --port=0 >"$2" 2>&1 &
+  server=$!
+  pids+=("$server")
+  port=""
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$2")
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "$1 did not start" >&2
+  cat "$2" >&2
+  return 1
+}
+
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+# 1. Echo: every echo comes back, the server stops cleanly on SIGTERM.
+start_server tao-echo-server "$work/echo.log"
+"$bin/tao-echo-client" --port="$port" --count=25 --message="ping" >"$work/echo-client.log" \
+  || fail "echo client: $(cat "$work/echo-client.log")"
+grep -q "25 of 25 echoes received" "$work/echo-client.log" || fail "echo count"
+kill -TERM "$server"
+wait "$server" || fail "echo server exit code"
+echo "echo: ok"
+
+# 2. Chat: A's line reaches B and A (Tao's chat broadcasts to the sender too).
+start_server tao-chat-server "$work/chat.log"
+mkfifo "$work/b.in"
+"$bin/tao-chat-client" --port="$port" <"$work/b.in" >"$work/b.out" 2>&1 &
+b=$!
+pids+=($b)
+exec 3>"$work/b.in"                       # keep B's stdin open
+for _ in $(seq 1 100); do                 # wait until B is connected
+  printf 'b is here\n' >&3
+  grep -q "b is here" "$work/b.out" && break
+  sleep 0.05
+done
+printf 'hello from a\n' | "$bin/tao-chat-client" --port="$port" >"$work/a.out" 2>&1 \
+  || fail "chat client a"
+grep -q "hello from a" "$work/a.out" || fail "a did not see its own line"
+for _ in $(seq 1 100); do
+  grep -q "hello from a" "$work/b.out" && break
+  sleep 0.05
+done
+grep -q "hello from a" "$work/b.out" || fail "b did not get a's line: $(cat "$work/b.out")"
+exec 3>&-
+wait "$b" || fail "chat client b exit code"
+echo "chat: ok"
