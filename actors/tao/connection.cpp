@@ -84,6 +84,10 @@ void connection::close_internal(caf::error reason) {
 void connection::abort(caf::error reason) {
   if (!closing_)
     deliberate_ = true;
+  abort_internal(std::move(reason));
+}
+
+void connection::abort_internal(caf::error reason) {
   closing_ = true;
   out_.clear();
   host_.request_close(std::move(reason), true);

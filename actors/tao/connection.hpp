@@ -214,6 +214,7 @@ private:
 
   caf::error check_writable();
   void close_internal(caf::error reason);
+  void abort_internal(caf::error reason);
   caf::error commit(size_t before);
 
   detail::connection_host& host_;

@@ -39,14 +39,17 @@ caf::error connection_ref::write_encoded(protocol::byte_buffer bytes) const {
   return send_bytes(std::move(bytes));
 }
 
+// Closing goes through the handler actor (the broker itself in inline
+// dispatch), so that frames received before the request are handled and
+// their replies delivered first.
 void connection_ref::close() const {
-  if (broker_)
-    caf::anon_send(broker_, net::close_atom::value, caf::error{}, false);
+  if (handler_actor_)
+    caf::anon_send(handler_actor_, net::close_atom::value, caf::error{}, false);
 }
 
 void connection_ref::abort() const {
-  if (broker_)
-    caf::anon_send(broker_, net::close_atom::value, caf::error{}, true);
+  if (handler_actor_)
+    caf::anon_send(handler_actor_, net::close_atom::value, caf::error{}, true);
 }
 
 } // namespace tao

@@ -67,8 +67,13 @@ void begin_stop(server_actor* self) {
     finish_stop(self);
     return;
   }
-  for (auto& kvp : st.brokers)
-    self->send(kvp.second.broker, net::close_atom::value, caf::error{}, false);
+  // Joined connections close through their handler actor (frames already
+  // received are handled first); the others straight at the broker.
+  for (auto& kvp : st.brokers) {
+    auto i = st.conns.find(kvp.second.id);
+    auto& target = i != st.conns.end() ? i->second.actor() : kvp.second.broker;
+    self->send(target, net::close_atom::value, caf::error{}, false);
+  }
   // Each broker resets its connection after the drain timeout, so the last
   // DOWN arrives within that bound.
 }
@@ -141,8 +146,11 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       for (auto& [period, f] : st.scheds)
         self->send(ref.actor(), sched_atom::value, period, f);
     },
-    [](left_atom, uint64_t, const caf::error&, bool) {
-      // Connections are removed when their broker terminates (down handler).
+    [self](left_atom, uint64_t, const caf::error& reason, bool) {
+      // Connections leave the table when their broker terminates (down
+      // handler); this only counts refusals by on_connect.
+      if (protocol::is(reason, errc::refused))
+        ++self->state.stats.refused_on_connect;
     },
     [self](broadcast_atom, const protocol::byte_buffer& bytes) {
       auto& st = self->state;

@@ -123,6 +123,7 @@ BOOST_AUTO_TEST_CASE(error_rendering) {
   BOOST_CHECK_EQUAL(render(caf::error{}), "none");
   BOOST_CHECK(is(make_error(errc::would_block), errc::would_block));
   BOOST_CHECK(!is(make_error(errc::would_block), errc::closed));
+  BOOST_CHECK(!is(caf::error{}, errc::none));
   for (int i = 0; i <= static_cast<int>(errc::connect_timeout); ++i)
     BOOST_CHECK(std::string{to_string(static_cast<errc>(i))} != "unknown_error_code");
   // A tao error converts implicitly from its code.

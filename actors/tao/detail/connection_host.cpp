@@ -251,8 +251,17 @@ void connection_host::handle_closed(const caf::error& reason) {
     handle_error(reason);
   if (options_->on_close)
     options_->on_close(conn_, reason);
-  if (owner_ && !server_)
+  if (owner_)
     caf::anon_send(owner_, left_atom::value, conn_.id(), reason, conn_.deliberate_);
+}
+
+void connection_host::close_from_outside(caf::error reason, bool abort) {
+  if (closed_)
+    return;
+  if (abort)
+    conn_.abort_internal(std::move(reason));
+  else
+    conn_.close_internal(std::move(reason));
 }
 
 void connection_host::add_sched(caf::timespan period, const connection::timer_callback& f) {

@@ -71,6 +71,10 @@ public:
   /// Arms a timer message for `id` at `when`.
   void arm_timer(timer_id id, time_point when);
 
+  /// Closes on behalf of someone else (broker, server, `connection_ref`):
+  /// gracefully after flushing this activation's writes, or by reset.
+  void close_from_outside(caf::error reason, bool abort);
+
   /// Asks the broker to close.
   virtual void request_close(caf::error reason, bool abort) = 0;
 

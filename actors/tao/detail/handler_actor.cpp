@@ -82,6 +82,11 @@ caf::behavior handler_behavior(handler_actor* self, caf::actor broker,
       self->state.host->add_sched(period, f);
       self->state.host->flush();
     },
+    [self](net::close_atom, caf::error& reason, bool abort) {
+      // A close requested by the broker, the server or a connection_ref:
+      // frames received before it were handled already (mailbox order).
+      self->state.host->close_from_outside(std::move(reason), abort);
+    },
     [self](net::closed_atom, const caf::error& reason) {
       self->state.host->handle_closed(reason);
       self->quit();
@@ -108,6 +113,10 @@ public:
 
   void on_writable() override {
     caf::anon_send(handler_, net::writable_atom::value);
+  }
+
+  void on_close_request(const caf::error& reason) override {
+    caf::anon_send(handler_, net::close_atom::value, reason, false);
   }
 
   void on_closed(const caf::error& reason) override {
@@ -158,6 +167,10 @@ public:
     handle_writable();
   }
 
+  void on_close_request(const caf::error& reason) override {
+    close_from_outside(reason, false);
+  }
+
   void on_closed(const caf::error& reason) override {
     handle_closed(reason);
   }
@@ -165,6 +178,9 @@ public:
   caf::message_handler extra_handlers() override {
     return {
       [this](net::timer_atom, timer_id id) { handle_timer(id); },
+      [this](net::close_atom, caf::error& reason, bool abort) {
+        close_from_outside(std::move(reason), abort);
+      },
       [this](sched_atom, caf::timespan period, const connection::timer_callback& f) {
         add_sched(period, f);
         flush();

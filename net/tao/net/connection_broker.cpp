@@ -192,8 +192,11 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
         self->halt(st.hdl);
       if (err && !st.finished) {
+        // Read no more, but let the handlers finish what they already got
+        // (and their replies go out) before the close.
+        self->halt(st.hdl);
         st.sink->on_error(err);
-        begin_close(self, err, false);
+        st.sink->on_close_request(err);
       }
     },
     [self](const caf::io::data_transferred_msg& msg) {

@@ -72,6 +72,11 @@ public:
   /// The outbound queue fell to the low-water mark after a refusal.
   virtual void on_writable() = 0;
 
+  /// The broker wants the connection closed gracefully (e.g. after a fatal
+  /// protocol error) once the frames already handed over are handled. The
+  /// sink closes it through `broker_io::close` when ready.
+  virtual void on_close_request(const caf::error& reason) = 0;
+
   /// The connection is gone; `reason` is none for a clean close. Last call.
   virtual void on_closed(const caf::error& reason) = 0;
 

@@ -57,7 +57,8 @@ caf::error make_error(errc x, std::string context) {
 }
 
 bool is(const caf::error& err, errc x) noexcept {
-  return err.category() == error_category() && err.code() == static_cast<uint8_t>(x);
+  // CAF 0.17's error::category() dereferences null on a default error.
+  return err && err.category() == error_category() && err.code() == static_cast<uint8_t>(x);
 }
 
 std::string render(const caf::error& err) {
