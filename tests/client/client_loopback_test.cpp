@@ -60,8 +60,9 @@ struct fixture {
     sys.reset();
   }
 
-  tao::server start_echo_server(uint16_t port = 0) {
+  tao::server start_echo_server(uint16_t port = 0, std::string host = "127.0.0.1") {
     tao::server_options opts;
+    opts.host = std::move(host);
     opts.port = port;
     opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
     auto srv = tao::server::start(*sys, std::move(opts));
@@ -163,6 +164,41 @@ BOOST_AUTO_TEST_CASE(gives_up_after_max_attempts) {
   BOOST_REQUIRE(cli);
   BOOST_REQUIRE(log.wait_for("give up"));
   BOOST_CHECK_EQUAL(log.count("reconnecting"), 3u);
+  await_exit(cli->actor());
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_and_host_names) {
+  // Server on ::1, client by address; server on 127.0.0.1, client by name
+  // ("localhost" may resolve to ::1 first: the connector tries each address).
+  for (auto [server_host, client_host] :
+       {std::pair{"::1", "::1"}, std::pair{"127.0.0.1", "localhost"}}) {
+    auto srv = start_echo_server(0, server_host);
+    auto opts = client_options(srv.port());
+    opts.host = client_host;
+    auto cli = tao::client::start(*sys, std::move(opts));
+    BOOST_REQUIRE(cli);
+    BOOST_CHECK(!cli->write(echo_message{std::string{"via "} + client_host}));
+    BOOST_CHECK(log.wait_for(std::string{"echo via "} + client_host));
+    cli->close();
+    await_exit(cli->actor());
+    stop(srv);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(connect_timeout_and_refusal_are_reported) {
+  auto srv = start_echo_server();
+  auto port = srv.port();
+  stop(srv);
+  auto opts = client_options(port);
+  caf::error reason;
+  opts.on_give_up = [this, &reason](const caf::error& err) {
+    reason = err;
+    log.add("give up");
+  };
+  auto cli = tao::client::start(*sys, std::move(opts));
+  BOOST_REQUIRE(cli);
+  BOOST_REQUIRE(log.wait_for("give up"));
+  BOOST_CHECK(tao::protocol::is(reason, tao::protocol::errc::network_failure));
   await_exit(cli->actor());
 }
 
