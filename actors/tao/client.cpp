@@ -12,6 +12,7 @@
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/multiplexer.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <unistd.h>
 
@@ -97,7 +98,7 @@ void lost(client_actor* self, const caf::error& reason) {
   if (st.options->on_reconnecting)
     st.options->on_reconnecting(st.failures, delay, reason);
   st.current = phase::waiting;
-  self->delayed_send(self, delay, retry_atom::value);
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, retry_atom::value);
 }
 
 void adopt(client_actor* self, caf::io::scribe_ptr scribe) {
@@ -166,6 +167,9 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
   std::shared_ptr<const connection_options> conn_options = options;
   auto owner = caf::actor_cast<caf::actor>(self);
   setup->owner = owner;
+  setup->heartbeat_period = options->heartbeat_period;
+  setup->heartbeat_misses = options->heartbeat_misses;
+  setup->self_timed_heartbeats = true;
   setup->make_sink = [conn_options, owner](net::broker_io& io, const net::connection_info& info) {
     if (conn_options->dispatch == dispatch_mode::inline_io)
       return detail::make_inline_sink(io, info, conn_options, tao::server{}, owner);

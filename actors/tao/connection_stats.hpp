@@ -21,8 +21,6 @@ struct connection_stats {
   uint64_t would_block = 0;
   /// Heartbeats received.
   uint64_t heartbeats_in = 0;
-  /// Heartbeats sent by the liveness checks.
-  uint64_t heartbeats_out = 0;
 };
 
 } // namespace tao

@@ -13,6 +13,7 @@
 #include <caf/io/network/multiplexer.hpp>
 #include <caf/io/system_messages.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "tao/detail/connection_ids.hpp"
@@ -72,7 +73,7 @@ void begin_stop(server_actor* self) {
   for (auto& kvp : st.brokers) {
     auto i = st.conns.find(kvp.second.id);
     auto& target = i != st.conns.end() ? i->second.actor() : kvp.second.broker;
-    self->send(target, net::close_atom::value, caf::error{}, false);
+    caf::anon_send(target, net::close_atom::value, caf::error{}, false);
   }
   // Each broker resets its connection after the drain timeout, so the last
   // DOWN arrives within that bound.
@@ -97,6 +98,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     caf::get_or(self->home_system().config(), "middleman.network-backend", caf::atom("default"))
     == caf::atom("testing");
   std::shared_ptr<const connection_options> conn_options = options;
+  setup->heartbeat_period = options->heartbeat_period;
+  setup->heartbeat_misses = options->heartbeat_misses;
   setup->owner = handle.actor();
   setup->make_sink = [conn_options, handle](net::broker_io& io, const net::connection_info& info) {
     if (conn_options->dispatch == dispatch_mode::inline_io)
@@ -117,7 +120,21 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     if (st.stopping && st.brokers.empty())
       finish_stop(self);
   });
+  if (options->heartbeat_period > caf::timespan{0})
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), options->heartbeat_period,
+                           net::heartbeat_atom::value);
   return {
+    [self](net::heartbeat_atom) {
+      // One timer for every connection: each broker gets its tick on the I/O
+      // thread they all share, so a beat costs no thread hop.
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      for (auto& kvp : st.brokers)
+        caf::anon_send(kvp.second.broker, net::heartbeat_atom::value);
+      caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.options->heartbeat_period,
+                             net::heartbeat_atom::value);
+    },
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
       if (st.stopping || st.brokers.size() >= st.options->max_connections) {
@@ -144,7 +161,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       }
       st.conns.emplace(ref.id(), ref);
       for (auto& [period, f] : st.scheds)
-        self->send(ref.actor(), sched_atom::value, period, f);
+        caf::anon_send(ref.actor(), sched_atom::value, period, f);
     },
     [self](left_atom, uint64_t, const caf::error& reason, bool) {
       // Connections leave the table when their broker terminates (down
@@ -187,7 +204,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       auto& st = self->state;
       st.scheds.emplace_back(period, f);
       for (auto& kvp : st.conns)
-        self->send(kvp.second.actor(), sched_atom::value, period, f);
+        caf::anon_send(kvp.second.actor(), sched_atom::value, period, f);
     },
     [self](stop_atom) {
       auto rp = self->make_response_promise();

@@ -42,6 +42,15 @@ struct deterministic_fixture {
     dynamic_cast<caf::io::network::test_multiplexer&>(sys.middleman().backend());
   int64_t next_handle = 1000;
 
+  ~deterministic_fixture() {
+    // Timers still pending in the virtual clock hold strong references to
+    // their receivers, which the test clock never releases on its own.
+    if (std::getenv("TAO_DEBUG_FIXTURE"))
+      fprintf(stderr, "running=%zu pending=%d\n", sys.registry().running(),
+              (int)sched.has_pending_timeout());
+    sched.clock().cancel_all();
+  }
+
   /// Runs every actor and I/O event until nothing is left (timers excluded).
   void run() {
     for (size_t i = 0; i < 1'000'000; ++i)

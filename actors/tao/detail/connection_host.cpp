@@ -21,7 +21,6 @@ namespace {
 // Timer ids of the liveness checks; user timers count up from 1 and never
 // reach the top bit.
 constexpr timer_id internal_timer = timer_id{1} << 63;
-constexpr timer_id heartbeat_tick = internal_timer | 1;
 constexpr timer_id read_idle_check = internal_timer | 2;
 constexpr timer_id write_idle_check = internal_timer | 3;
 constexpr timer_id first_message_check = internal_timer | 4;
@@ -75,8 +74,6 @@ bool connection_host::start() {
 void connection_host::arm_liveness() {
   const auto& o = *options_;
   auto now = conn_.now();
-  if (o.heartbeat_period > caf::timespan{0})
-    arm_timer(heartbeat_tick, now + o.heartbeat_period);
   if (o.read_idle_timeout > caf::timespan{0})
     arm_timer(read_idle_check, now + o.read_idle_timeout);
   if (o.write_idle_timeout > caf::timespan{0})
@@ -89,21 +86,9 @@ void connection_host::handle_liveness(timer_id id) {
   const auto& o = *options_;
   auto now = conn_.now();
   auto send_heartbeat = [this] {
-    if (!conn_.write(protocol::heartbeat::now()))
-      ++conn_.stats_.heartbeats_out;
+    conn_.write(protocol::heartbeat::now());
   };
   switch (id) {
-  case heartbeat_tick: {
-    auto silent = now - conn_.last_read_;
-    if (silent >= o.heartbeat_period * std::max(1u, o.heartbeat_misses)) {
-      conn_.close_internal(
-        protocol::make_error(errc::heartbeat_timeout, "nothing received for " + millis(silent)));
-      return;
-    }
-    send_heartbeat();
-    arm_timer(heartbeat_tick, now + o.heartbeat_period);
-    return;
-  }
   case read_idle_check: {
     auto due = conn_.last_read_ + o.read_idle_timeout;
     if (now < due) {

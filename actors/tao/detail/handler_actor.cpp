@@ -33,12 +33,12 @@ public:
   }
 
   void request_close(caf::error reason, bool abort) override {
-    self_->send(broker_, net::close_atom::value, std::move(reason), abort);
+    caf::anon_send(broker_, net::close_atom::value, std::move(reason), abort);
   }
 
 protected:
   void deliver(protocol::byte_buffer&& bytes) override {
-    self_->send(broker_, net::write_atom::value, std::move(bytes));
+    caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
   }
 
 private:
@@ -73,7 +73,7 @@ caf::behavior handler_behavior(handler_actor* self, caf::actor broker,
       auto& s = self->state;
       s.host->handle_frames(batch);
       if (s.window->consume(batch.payload_bytes()))
-        self->send(s.host->broker(), net::resume_atom::value);
+        caf::anon_send(s.host->broker(), net::resume_atom::value);
     },
     [self](net::timer_atom, timer_id id) { self->state.host->handle_timer(id); },
     [self](net::writable_atom) { self->state.host->handle_writable(); },

@@ -31,6 +31,10 @@ using writable_atom = caf::atom_constant<caf::atom("tao_wrtbl")>;
 /// frame of unknown type when the broker counts them).
 using error_atom = caf::atom_constant<caf::atom("tao_error")>;
 
+/// `(heartbeat_atom)`: a heartbeat tick for a connection broker: send a Tao
+/// heartbeat, or close if the peer stayed silent too long.
+using heartbeat_atom = caf::atom_constant<caf::atom("tao_hbeat")>;
+
 /// `(timer_atom, uint64_t id)`: a connection timer fired.
 using timer_atom = caf::atom_constant<caf::atom("tao_timer")>;
 

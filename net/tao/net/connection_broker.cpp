@@ -1,14 +1,20 @@
 #include "tao/net/connection_broker.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/system_messages.hpp>
+#include <caf/send.hpp>
 
 #include "tao/net/atoms.hpp"
 #include "tao/net/socket_ops.hpp"
 #include "tao/protocol/error.hpp"
+#include "tao/protocol/heartbeat.hpp"
+#include "tao/protocol/message.hpp"
 
 namespace tao::net {
 
@@ -85,7 +91,8 @@ void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
     complete_close(self);
     return;
   }
-  self->delayed_send(self, st.setup->drain_timeout, drain_atom::value);
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
+                         drain_atom::value);
 }
 
 void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
@@ -116,6 +123,35 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
                                                   + " bytes queued, the high-water mark is "
                                                   + std::to_string(st.setup->high_water_mark)),
       true);
+}
+
+/// One heartbeat tick: close a silent peer, otherwise send a heartbeat.
+void heartbeat_tick(connection_broker_actor* self) {
+  auto& st = self->state;
+  const auto& setup = *st.setup;
+  if (st.closing || st.finished || setup.heartbeat_period <= caf::timespan{0})
+    return;
+  auto now = self->clock().now();
+  auto silent = now - st.last_frame;
+  if (silent >= setup.heartbeat_period * std::max(1u, setup.heartbeat_misses)) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
+    auto err = protocol::make_error(errc::heartbeat_timeout,
+                                    "nothing received for " + std::to_string(ms) + " ms");
+    self->halt(st.hdl);
+    st.sink->on_error(err);
+    st.sink->on_close_request(err);
+    return;
+  }
+  // Skip the beat (the peer is alive but slow) rather than queue above the
+  // high-water mark; codecs that cannot carry type 0 send none.
+  protocol::byte_buffer beat;
+  if (st.info.budget->writable()
+      && !protocol::encode_message(*setup.codec, protocol::heartbeat::now(), beat)
+      && st.info.budget->try_reserve(beat.size()))
+    write_bytes(self, std::move(beat));
+  if (setup.self_timed_heartbeats)
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), setup.heartbeat_period,
+                           heartbeat_atom::value);
 }
 
 class broker_io_impl final : public broker_io {
@@ -157,7 +193,11 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   init.info.budget =
     std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
   init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
+  init.last_frame = self->clock().now();
   self->configure_read(hdl, caf::io::receive_policy::at_most(init.setup->read_chunk_size));
+  if (init.setup->self_timed_heartbeats && init.setup->heartbeat_period > caf::timespan{0})
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), init.setup->heartbeat_period,
+                           heartbeat_atom::value);
   self->ack_writes(hdl, true);
   init.sink = init.setup->make_sink(*init.io, init.info);
   if (!init.sink) {
@@ -189,6 +229,8 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         return;
       protocol::frame_batch batch;
       auto err = st.decoder->feed(msg.buf.data(), msg.buf.size(), batch);
+      if (!batch.empty())
+        st.last_frame = self->clock().now();
       if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
         self->halt(st.hdl);
       if (err && !st.finished) {
@@ -227,6 +269,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       if (!st.closing && self->valid(st.hdl))
         self->trigger(st.hdl);
     },
+    [self](heartbeat_atom) { heartbeat_tick(self); },
     [self](drain_atom) {
       auto& st = self->state;
       if (st.closing && !st.finished)

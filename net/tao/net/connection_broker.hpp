@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>
@@ -38,6 +39,15 @@ struct broker_setup {
   std::chrono::milliseconds drain_timeout{5000};
   /// True when running on CAF's test multiplexer (no real sockets).
   bool simulated = false;
+  /// Send a Tao heartbeat every period and close the connection with
+  /// `errc::heartbeat_timeout` once no frame arrived for `heartbeat_misses`
+  /// periods. 0 disables both.
+  caf::timespan heartbeat_period{0};
+  /// Silent periods tolerated.
+  unsigned heartbeat_misses = 3;
+  /// If true, each broker times its own heartbeats; otherwise the owner sends
+  /// `(heartbeat_atom)` ticks (one timer for all of a server's connections).
+  bool self_timed_heartbeats = false;
   /// The server or client owning the connections; each broker monitors it
   /// and resets its connection when the owner terminates. May be null.
   caf::actor owner;
@@ -63,6 +73,8 @@ struct connection_broker_state {
   bool finished = false;
   /// Reason passed to the sink when the close completes.
   caf::error close_reason;
+  /// When the last complete frame arrived (or the connection opened).
+  caf::actor_clock::time_point last_frame;
 
   static inline const char* name = "tao.connection";
 };
@@ -77,7 +89,7 @@ using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf
 /// `spawn_broker` plus `add_scribe` for outgoing connections.
 ///
 /// Messages: `(write_atom, byte_buffer)`, `(close_atom, error, bool abort)`,
-/// `(resume_atom)`, plus the sink's extra handlers.
+/// `(resume_atom)`, `(heartbeat_atom)`, plus the sink's extra handlers.
 caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,
                                 std::shared_ptr<const broker_setup> setup, uint64_t id);
 
