@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tao/connection_ref.hpp"
+#include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/handler_actor.hpp"
 #include "tao/net/connection_broker.hpp"
@@ -153,28 +154,9 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
   auto& init = self->state;
   init.options = options;
   init.id = detail::next_connection_id();
-  auto setup = std::make_shared<net::broker_setup>();
-  setup->codec = options->codec;
-  setup->read_chunk_size = options->read_chunk_size;
-  setup->high_water_mark = options->high_water_mark;
-  setup->low_water_mark = options->low_water_mark;
-  setup->disconnect_slow_consumers = options->overflow == overflow_policy::disconnect;
-  setup->inbound_limit = options->inbound_limit;
-  setup->drain_timeout = options->drain_timeout;
-  setup->simulated =
-    caf::get_or(self->home_system().config(), "middleman.network-backend", caf::atom("default"))
-    == caf::atom("testing");
-  std::shared_ptr<const connection_options> conn_options = options;
-  auto owner = caf::actor_cast<caf::actor>(self);
-  setup->owner = owner;
-  setup->heartbeat_period = options->heartbeat_period;
-  setup->heartbeat_misses = options->heartbeat_misses;
+  auto setup = detail::make_broker_setup(self->home_system(), options, tao::server{},
+                                         caf::actor_cast<caf::actor>(self));
   setup->self_timed_heartbeats = true;
-  setup->make_sink = [conn_options, owner](net::broker_io& io, const net::connection_info& info) {
-    if (conn_options->dispatch == dispatch_mode::inline_io)
-      return detail::make_inline_sink(io, info, conn_options, tao::server{}, owner);
-    return detail::make_scheduled_sink(io, info, conn_options, tao::server{}, owner);
-  };
   init.setup = std::move(setup);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;

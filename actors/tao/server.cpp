@@ -16,6 +16,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/handler_actor.hpp"
 #include "tao/net/atoms.hpp"
@@ -86,26 +87,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   init.acceptor = doorman->hdl();
   self->add_doorman(std::move(doorman));
   tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
-  auto setup = std::make_shared<net::broker_setup>();
-  setup->codec = options->codec;
-  setup->read_chunk_size = options->read_chunk_size;
-  setup->high_water_mark = options->high_water_mark;
-  setup->low_water_mark = options->low_water_mark;
-  setup->disconnect_slow_consumers = options->overflow == overflow_policy::disconnect;
-  setup->inbound_limit = options->inbound_limit;
-  setup->drain_timeout = options->drain_timeout;
-  setup->simulated =
-    caf::get_or(self->home_system().config(), "middleman.network-backend", caf::atom("default"))
-    == caf::atom("testing");
-  std::shared_ptr<const connection_options> conn_options = options;
-  setup->heartbeat_period = options->heartbeat_period;
-  setup->heartbeat_misses = options->heartbeat_misses;
-  setup->owner = handle.actor();
-  setup->make_sink = [conn_options, handle](net::broker_io& io, const net::connection_info& info) {
-    if (conn_options->dispatch == dispatch_mode::inline_io)
-      return detail::make_inline_sink(io, info, conn_options, handle, handle.actor());
-    return detail::make_scheduled_sink(io, info, conn_options, handle, handle.actor());
-  };
+  auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor());
   init.setup = std::move(setup);
   // Brokers and server watch each other by monitor: a broker's end cleans
   // the table, the server's end resets every connection.

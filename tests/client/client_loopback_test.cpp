@@ -14,41 +14,17 @@
 
 #include "tao/all.hpp"
 
+#include "support/event_log.hpp"
+
 using namespace std::chrono_literals;
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {
 
-/// A thread-safe log of events that tests wait on with a bound.
-struct event_log {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::vector<std::string> events;
-
-  void add(std::string x) {
-    std::lock_guard<std::mutex> guard{mtx};
-    events.push_back(std::move(x));
-    cv.notify_all();
-  }
-
-  size_t count(const std::string& x) {
-    std::lock_guard<std::mutex> guard{mtx};
-    return static_cast<size_t>(std::count(events.begin(), events.end(), x));
-  }
-
-  /// Waits until `x` was logged `n` times; false after 10 s.
-  bool wait_for(const std::string& x, size_t n = 1) {
-    std::unique_lock<std::mutex> guard{mtx};
-    return cv.wait_for(guard, 10s, [&] {
-      return static_cast<size_t>(std::count(events.begin(), events.end(), x)) >= n;
-    });
-  }
-};
-
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  event_log log;
+  tao::test::event_log log;
 
   fixture() {
     cfg.load<caf::io::middleman>();

@@ -19,6 +19,7 @@
 
 #include "tao/all.hpp"
 
+#include "support/event_log.hpp"
 #include "support/tlv_socket.hpp"
 
 using namespace std::chrono_literals;
@@ -29,36 +30,11 @@ using tao::test::tlv_socket;
 
 namespace {
 
-/// Events from callbacks, awaited with a bound.
-struct event_log {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::vector<std::string> events;
-
-  void add(std::string x) {
-    std::lock_guard<std::mutex> guard{mtx};
-    events.push_back(std::move(x));
-    cv.notify_all();
-  }
-
-  size_t count(const std::string& x) {
-    std::lock_guard<std::mutex> guard{mtx};
-    return static_cast<size_t>(std::count(events.begin(), events.end(), x));
-  }
-
-  bool wait_for(const std::string& x, size_t n = 1) {
-    std::unique_lock<std::mutex> guard{mtx};
-    return cv.wait_for(guard, 10s, [&] {
-      return static_cast<size_t>(std::count(events.begin(), events.end(), x)) >= n;
-    });
-  }
-};
-
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   tao::server srv;
-  event_log log;
+  tao::test::event_log log;
 
   fixture() {
     cfg.load<caf::io::middleman>();

@@ -28,30 +28,12 @@
 
 #include "tao/all.hpp"
 
+#include "support/event_log.hpp"
+
 using namespace std::chrono_literals;
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {
-
-/// Events from callbacks, awaited with a bound.
-struct event_log {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::vector<std::string> events;
-
-  void add(std::string x) {
-    std::lock_guard<std::mutex> guard{mtx};
-    events.push_back(std::move(x));
-    cv.notify_all();
-  }
-
-  bool wait_for(const std::string& x, size_t n = 1, std::chrono::seconds bound = 10s) {
-    std::unique_lock<std::mutex> guard{mtx};
-    return cv.wait_for(guard, bound, [&] {
-      return static_cast<size_t>(std::count(events.begin(), events.end(), x)) >= n;
-    });
-  }
-};
 
 std::string echo_server_binary() {
   auto* path = std::getenv("TAO_ECHO_SERVER");
@@ -101,7 +83,7 @@ void kill_and_reap(pid_t pid, int sig) {
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  event_log log;
+  tao::test::event_log log;
 
   fixture() {
     cfg.load<caf::io::middleman>();

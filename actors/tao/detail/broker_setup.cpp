@@ -1,0 +1,36 @@
+#include "tao/detail/broker_setup.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/config_value.hpp>
+
+#include "tao/detail/handler_actor.hpp"
+
+namespace tao::detail {
+
+std::shared_ptr<net::broker_setup>
+make_broker_setup(caf::actor_system& sys, std::shared_ptr<const connection_options> options,
+                  tao::server server, caf::actor owner) {
+  auto setup = std::make_shared<net::broker_setup>();
+  setup->codec = options->codec;
+  setup->read_chunk_size = options->read_chunk_size;
+  setup->high_water_mark = options->high_water_mark;
+  setup->low_water_mark = options->low_water_mark;
+  setup->disconnect_slow_consumers = options->overflow == overflow_policy::disconnect;
+  setup->inbound_limit = options->inbound_limit;
+  setup->drain_timeout = options->drain_timeout;
+  setup->heartbeat_period = options->heartbeat_period;
+  setup->heartbeat_misses = options->heartbeat_misses;
+  setup->simulated = caf::get_or(sys.config(), "middleman.network-backend", caf::atom("default"))
+                     == caf::atom("testing");
+  setup->owner = owner;
+  setup->make_sink = [options, server, owner](net::broker_io& io,
+                                              const net::connection_info& info) {
+    if (options->dispatch == dispatch_mode::inline_io)
+      return make_inline_sink(io, info, options, server, owner);
+    return make_scheduled_sink(io, info, options, server, owner);
+  };
+  return setup;
+}
+
+} // namespace tao::detail
