@@ -1,0 +1,95 @@
+// asio-echo-server: what a C++ user would write instead of tao: a
+// single-threaded standalone Asio server that parses TLV frames from each
+// read and writes the complete frames back (one write in flight per
+// connection, further frames batched behind it). Wire-compatible with
+// tao-echo-server.
+//
+//   asio-echo-server --port=P     (prints "listening on 127.0.0.1:P")
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <asio.hpp>
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  explicit session(asio::ip::tcp::socket sock) : sock_(std::move(sock)) {
+    sock_.set_option(asio::ip::tcp::no_delay(true));
+  }
+
+  void start() {
+    read();
+  }
+
+private:
+  void read() {
+    auto self = shared_from_this();
+    sock_.async_read_some(asio::buffer(buf_), [this, self](std::error_code ec, size_t n) {
+      if (ec)
+        return;
+      in_.insert(in_.end(), buf_.data(), buf_.data() + n);
+      size_t pos = 0;
+      while (in_.size() - pos >= 8) {
+        uint32_t len;
+        std::memcpy(&len, in_.data() + pos + 4, 4);
+        if (in_.size() - pos < 8 + len)
+          break;
+        pending_.insert(pending_.end(), in_.data() + pos, in_.data() + pos + 8 + len);
+        pos += 8 + len;
+      }
+      in_.erase(in_.begin(), in_.begin() + static_cast<long>(pos));
+      write();
+      read();
+    });
+  }
+
+  void write() {
+    if (writing_ || pending_.empty())
+      return;
+    writing_ = true;
+    out_.swap(pending_);
+    pending_.clear();
+    auto self = shared_from_this();
+    asio::async_write(sock_, asio::buffer(out_), [this, self](std::error_code ec, size_t) {
+      writing_ = false;
+      if (!ec)
+        write();
+    });
+  }
+
+  asio::ip::tcp::socket sock_;
+  std::vector<char> buf_ = std::vector<char>(64 * 1024);
+  std::vector<char> in_;
+  std::vector<char> pending_;
+  std::vector<char> out_;
+  bool writing_ = false;
+};
+
+void accept(asio::ip::tcp::acceptor& acc) {
+  acc.async_accept([&acc](std::error_code ec, asio::ip::tcp::socket sock) {
+    if (!ec)
+      std::make_shared<session>(std::move(sock))->start();
+    accept(acc);
+  });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  unsigned short port = 0;
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--port=", 7) == 0)
+      port = static_cast<unsigned short>(std::atoi(argv[i] + 7));
+  asio::io_context io{1};
+  asio::ip::tcp::acceptor acc{io, {asio::ip::make_address("127.0.0.1"), port}};
+  std::printf("listening on 127.0.0.1:%d\n", acc.local_endpoint().port());
+  std::fflush(stdout);
+  accept(acc);
+  io.run();
+}
