@@ -20,10 +20,12 @@ namespace {
 struct config : caf::actor_system_config {
   uint16_t port = 0;
   std::string dispatch = "scheduled";
+  size_t read_chunk = 32 * 1024;
   config() {
     opt_group{custom_options_, "global"}
       .add(port, "port", "port to listen on (0: pick one)")
-      .add(dispatch, "dispatch", "where handlers run: scheduled or inline");
+      .add(dispatch, "dispatch", "where handlers run: scheduled or inline")
+      .add(read_chunk, "read-chunk", "bytes per read system call");
   }
 };
 
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   opts.dispatch =
     cfg.dispatch == "inline" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.max_connections = 100000;
+  opts.read_chunk_size = cfg.read_chunk;
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
   auto srv = tao::server::start(sys, std::move(opts));
   if (!srv) {

@@ -25,7 +25,7 @@ struct broker_setup {
   /// Creates each connection's sink.
   sink_factory make_sink;
   /// Bytes read per system call.
-  size_t read_chunk_size = 64 * 1024;
+  size_t read_chunk_size = 32 * 1024;
   /// Outbound high-water mark in bytes.
   size_t high_water_mark = 4u << 20;
   /// Outbound low-water mark in bytes.
