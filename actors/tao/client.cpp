@@ -6,8 +6,6 @@
 #include <random>
 
 #include <caf/actor_cast.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/config_value.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
@@ -19,7 +17,6 @@
 #include "tao/connection_ref.hpp"
 #include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
-#include "tao/detail/handler_actor.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/net/connector.hpp"
 #include "tao/protocol/error.hpp"

@@ -6,8 +6,6 @@
 #include <vector>
 
 #include <caf/actor_cast.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/config_value.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/multiplexer.hpp>
@@ -18,7 +16,6 @@
 
 #include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
-#include "tao/detail/handler_actor.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/protocol/error.hpp"
@@ -28,6 +25,8 @@ namespace tao {
 using protocol::errc;
 
 namespace {
+
+using stop_timeout_atom = caf::atom_constant<caf::atom("tao_stopto")>;
 
 struct member {
   uint64_t id;
@@ -76,8 +75,11 @@ void begin_stop(server_actor* self) {
     auto& target = i != st.conns.end() ? i->second.actor() : kvp.second.broker;
     caf::anon_send(target, net::close_atom::value, caf::error{}, false);
   }
-  // Each broker resets its connection after the drain timeout, so the last
-  // DOWN arrives within that bound.
+  // Each broker resets its connection after its drain timeout. A handler
+  // actor stuck in a blocking handler never forwards the close, though: after
+  // twice the drain timeout the remaining brokers are reset directly.
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), 2 * st.options->drain_timeout,
+                         stop_timeout_atom::value);
 }
 
 caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
@@ -187,6 +189,11 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       st.scheds.emplace_back(period, f);
       for (auto& kvp : st.conns)
         caf::anon_send(kvp.second.actor(), sched_atom::value, period, f);
+    },
+    [self](stop_timeout_atom) {
+      for (auto& kvp : self->state.brokers)
+        caf::anon_send(kvp.second.broker, net::close_atom::value,
+                       protocol::make_error(errc::closed, "server stop timed out"), true);
     },
     [self](stop_atom) {
       auto rp = self->make_response_promise();

@@ -317,4 +317,34 @@ BOOST_AUTO_TEST_CASE(broadcast_continues_past_a_full_member) {
   BOOST_CHECK(read_payload(b) == payload);
 }
 
+BOOST_AUTO_TEST_CASE(stop_is_bounded_when_a_handler_blocks) {
+  // A handler that blocks never lets its actor take the close request; stop
+  // must still end, by resetting that connection after twice the drain
+  // timeout.
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool release = false;
+  auto opts = echo_options();
+  opts.drain_timeout = 100ms;
+  opts.handlers = tao::handlers{};
+  BOOST_REQUIRE(!opts.handlers.on<echo_message>([&](tao::connection&, const echo_message&) {
+    log.add("blocking");
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait_for(guard, 20s, [&] { return release; });
+  }));
+  start(std::move(opts));
+  tlv_socket s{srv.port()};
+  BOOST_REQUIRE(s.send(1, "block"));
+  BOOST_REQUIRE(log.wait_for("blocking"));
+  auto before = std::chrono::steady_clock::now();
+  stop();
+  BOOST_CHECK(std::chrono::steady_clock::now() - before < 10s);
+  BOOST_CHECK(!s.read());
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    release = true;
+  }
+  cv.notify_all();
+}
+
 BOOST_AUTO_TEST_SUITE_END()
