@@ -463,6 +463,26 @@ BOOST_AUTO_TEST_CASE(stop_closes_everything_and_terminates) {
   });
 }
 
+BOOST_AUTO_TEST_CASE(read_size_adapts_to_the_traffic) {
+  for_each_dispatch([](server_fixture& fix) {
+    fix.start(fix.options());
+    auto conn = fix.connect(fix.acc);
+    auto read_size = [&] {
+      return fix.mpx.read_config(conn).second;
+    };
+    BOOST_CHECK_EQUAL(read_size(), 2048u); // idle connections stay small
+    std::string big;
+    while (big.size() < 64 * 1024)
+      big += tlv(1, std::string(1000, 'b'));
+    fix.send(conn, big); // full reads: the size doubles up to the maximum
+    BOOST_CHECK_EQUAL(read_size(), 32u * 1024u);
+    BOOST_CHECK(fix.take_output(conn) == big);
+    for (int i = 0; i < 16; ++i)
+      fix.send(conn, tlv(1, "small"));
+    BOOST_CHECK_EQUAL(read_size(), 16u * 1024u); // a run of small reads halves it
+  });
+}
+
 BOOST_AUTO_TEST_CASE(inbound_window_pauses_and_resumes_reading) {
   for_each_dispatch([](server_fixture& fix) {
     auto opts = fix.options();

@@ -14,6 +14,7 @@ make_broker_setup(caf::actor_system& sys, std::shared_ptr<const connection_optio
   auto setup = std::make_shared<net::broker_setup>();
   setup->codec = options->codec;
   setup->read_chunk_size = options->read_chunk_size;
+  setup->min_read_chunk_size = options->min_read_chunk_size;
   setup->high_water_mark = options->high_water_mark;
   setup->low_water_mark = options->low_water_mark;
   setup->disconnect_slow_consumers = options->overflow == overflow_policy::disconnect;

@@ -125,6 +125,23 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
       true);
 }
 
+/// Adapts the read size to the traffic: CAF 0.17 keeps (and zero-fills) a
+/// read buffer of the receive policy's size per connection, so a fixed large
+/// size costs idle connections memory and small reads a memset.
+void adapt_read_size(connection_broker_actor* self, size_t bytes_read) {
+  auto& st = self->state;
+  auto before = st.read_chunk;
+  if (bytes_read >= st.read_chunk) {
+    st.small_reads = 0;
+    st.read_chunk = std::min(st.read_chunk * 2, st.setup->read_chunk_size);
+  } else if (bytes_read <= st.read_chunk / 4 && ++st.small_reads >= 16) {
+    st.small_reads = 0;
+    st.read_chunk = std::max(st.read_chunk / 2, st.setup->min_read_chunk_size);
+  }
+  if (st.read_chunk != before)
+    self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_chunk));
+}
+
 /// One heartbeat tick: close a silent peer, otherwise send a heartbeat.
 void heartbeat_tick(connection_broker_actor* self) {
   auto& st = self->state;
@@ -194,7 +211,8 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
   init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
   init.last_frame = self->clock().now();
-  self->configure_read(hdl, caf::io::receive_policy::at_most(init.setup->read_chunk_size));
+  init.read_chunk = std::min(init.setup->min_read_chunk_size, init.setup->read_chunk_size);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(init.read_chunk));
   if (init.setup->self_timed_heartbeats && init.setup->heartbeat_period > caf::timespan{0})
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), init.setup->heartbeat_period,
                            heartbeat_atom::value);
@@ -227,6 +245,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       auto& st = self->state;
       if (st.closing || st.finished)
         return;
+      adapt_read_size(self, msg.buf.size());
       protocol::frame_batch batch;
       auto err = st.decoder->feed(msg.buf.data(), msg.buf.size(), batch);
       if (!batch.empty())

@@ -24,8 +24,12 @@ struct broker_setup {
   protocol::codec_ptr codec;
   /// Creates each connection's sink.
   sink_factory make_sink;
-  /// Bytes read per system call.
+  /// Largest number of bytes read per system call.
   size_t read_chunk_size = 32 * 1024;
+  /// Smallest (and first) number of bytes read per system call; the broker
+  /// doubles its read size when a read fills it and halves it after a run
+  /// of small reads (as Netty's adaptive receive buffer does).
+  size_t min_read_chunk_size = 2 * 1024;
   /// Outbound high-water mark in bytes.
   size_t high_water_mark = 4u << 20;
   /// Outbound low-water mark in bytes.
@@ -75,6 +79,10 @@ struct connection_broker_state {
   caf::error close_reason;
   /// When the last complete frame arrived (or the connection opened).
   caf::actor_clock::time_point last_frame;
+  /// Current read size (adaptive, see `broker_setup`).
+  size_t read_chunk = 0;
+  /// Consecutive reads that used at most a quarter of `read_chunk`.
+  unsigned small_reads = 0;
 
   static inline const char* name = "tao.connection";
 };
