@@ -14,28 +14,14 @@
 
 #include "tao/all.hpp"
 
-#include "support/event_log.hpp"
+#include "support/loopback.hpp"
 
 using namespace std::chrono_literals;
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {
 
-struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  tao::test::event_log log;
-
-  fixture() {
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
-
-  ~fixture() {
-    // Every server and client must be gone before the system shuts down.
-    sys.reset();
-  }
-
+struct fixture : tao::test::loopback_fixture {
   tao::server start_echo_server(uint16_t port = 0, std::string host = "127.0.0.1") {
     tao::server_options opts;
     opts.host = std::move(host);
@@ -44,20 +30,6 @@ struct fixture {
     auto srv = tao::server::start(*sys, std::move(opts));
     BOOST_REQUIRE_MESSAGE(srv, (srv ? std::string{} : tao::protocol::render(srv.error())));
     return *srv;
-  }
-
-  void stop(const tao::server& srv) {
-    caf::scoped_actor self{*sys};
-    self->request(srv.actor(), 10s, tao::stop_atom::value)
-      .receive([] {},
-               [](caf::error& err) { BOOST_FAIL("stop failed: " << tao::protocol::render(err)); });
-  }
-
-  void await_exit(const caf::actor& whom) {
-    caf::scoped_actor self{*sys};
-    self->monitor(whom);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(10s) >> [] { BOOST_FAIL("actor did not terminate"); });
   }
 
   tao::client_options client_options(uint16_t port) {

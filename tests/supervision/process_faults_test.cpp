@@ -28,7 +28,7 @@
 
 #include "tao/all.hpp"
 
-#include "support/event_log.hpp"
+#include "support/loopback.hpp"
 
 using namespace std::chrono_literals;
 using echo_message = tao::protocol::text_message<1>;
@@ -80,32 +80,7 @@ void kill_and_reap(pid_t pid, int sig) {
   waitpid(pid, &status, 0);
 }
 
-struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  tao::test::event_log log;
-
-  fixture() {
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
-
-  ~fixture() {
-    sys.reset();
-  }
-
-  void stop(const tao::server& srv) {
-    caf::scoped_actor self{*sys};
-    self->request(srv.actor(), 10s, tao::stop_atom::value).receive([] {}, [](caf::error&) {});
-  }
-
-  void await_exit(const caf::actor& whom) {
-    caf::scoped_actor self{*sys};
-    self->monitor(whom);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(10s) >> [] { BOOST_FAIL("actor did not terminate"); });
-  }
-};
+using fixture = tao::test::loopback_fixture;
 
 } // namespace
 
