@@ -1,4 +1,5 @@
-// tao-idle-memory: resident memory per idle connection. Starts a tao echo
+// tao-idle-memory: resident memory per idle connection, and the accept
+// rate on the way. Starts a tao echo
 // server in this process, lets a child process open N connections that each
 // exchange one frame and then sit idle, and reports the growth of this
 // process's RSS divided by N.
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
     return 1;
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto before = rss_kib();
+  auto started = std::chrono::steady_clock::now();
   pid_t child = fork();
   if (child == 0)
     run_peers(srv.port(), conns, ready[1], done[0]);
@@ -103,10 +105,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "peers failed\n");
     return 1;
   }
+  // The peers connect one after the other and each gets one echo: the time
+  // until all are served gives the accept (and first-frame) rate.
+  auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto after = rss_kib();
-  std::printf("dispatch=%s conns=%d: RSS %ld KiB -> %ld KiB, %.2f KiB per idle connection\n",
-              dispatch.c_str(), conns, before, after, static_cast<double>(after - before) / conns);
+  std::printf("dispatch=%s conns=%d: accepted and served in %.2f s (%.0f connections/s), "
+              "RSS %ld KiB -> %ld KiB, %.2f KiB per idle connection\n",
+              dispatch.c_str(), conns, took, conns / took, before, after,
+              static_cast<double>(after - before) / conns);
   if (write(done[1], &ok, 1) != 1)
     return 1;
   waitpid(child, nullptr, 0);
