@@ -32,6 +32,11 @@ using sched_atom = caf::atom_constant<caf::atom("tao_sched")>;
 /// `(stats_atom)` to a server: replies a `server_stats`.
 using stats_atom = caf::atom_constant<caf::atom("tao_stats")>;
 
+/// `(reload_tls_atom)` to a server: re-read its TLS certificate, key and CA
+/// files. New connections use them; established ones keep their session.
+/// Replies `caf::unit`, or the error (the old files stay in use).
+using reload_tls_atom = caf::atom_constant<caf::atom("tao_reltls")>;
+
 /// `(joined_atom, connection_ref)`: a connection passed on_connect
 /// (from connection actors to their server or client).
 using joined_atom = caf::atom_constant<caf::atom("tao_joined")>;

@@ -147,13 +147,16 @@ void attempt(client_actor* self) {
       [self](caf::error& err) { lost(self, err); });
 }
 
-caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_options> options) {
+caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_options> options,
+                              std::shared_ptr<net::tls_context> tls) {
   auto& init = self->state;
   init.options = options;
   init.id = detail::next_connection_id();
   auto setup = detail::make_broker_setup(self->home_system(), options, tao::server{},
                                          caf::actor_cast<caf::actor>(self));
   setup->self_timed_heartbeats = true;
+  setup->tls = std::move(tls);
+  setup->tls_peer_name = options->host;
   init.setup = std::move(setup);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -250,9 +253,16 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
   if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
     return protocol::make_error(errc::invalid_argument,
                                 "read_chunk_size and high_water_mark must be positive");
+  std::shared_ptr<net::tls_context> tls;
+  if (opts.tls.enabled) {
+    auto ctx = net::tls_context::make(net::tls_role::client, opts.tls);
+    if (!ctx)
+      return ctx.error();
+    tls = std::move(*ctx);
+  }
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = sys.spawn(client_behavior, std::move(options));
+  auto actor = sys.spawn(client_behavior, std::move(options), std::move(tls));
   return client{std::move(actor), std::move(codec)};
 }
 

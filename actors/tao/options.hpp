@@ -10,11 +10,23 @@
 #include <caf/message.hpp>
 
 #include "tao/handlers.hpp"
+#include "tao/net/tls_options.hpp"
 #include "tao/protocol/codec.hpp"
 
 namespace tao {
 
 class connection;
+
+/// TLS settings (see `net::tls_options`): certificate, key, CA, peer and
+/// host name verification, client certificates, protocol floor, ciphers and
+/// handshake timeout.
+using tls_options = net::tls_options;
+
+/// Lowest TLS version accepted.
+using tls_version = net::tls_version;
+
+/// Client certificate policy of a TLS server.
+using tls_client_auth = net::tls_client_auth;
 
 /// What happens when a connection's outbound queue is above its high-water
 /// mark (Tao silently dropped the message with `ErrWouldBlock`).
@@ -57,6 +69,12 @@ struct connection_options {
 
   /// Where handlers run.
   dispatch_mode dispatch = dispatch_mode::scheduled;
+
+  /// TLS under the framing, invisible to handlers (`TLSCredsOption`); off by
+  /// default. Writes made before the handshake completed are sent once it
+  /// did. A failed handshake closes only that connection, with
+  /// `errc::tls_failure` passed to on_error and on_close.
+  tls_options tls;
 
   /// Outbound bytes queued per connection (encoded, not yet on the wire) above
   /// which `overflow` applies. Tao's counterpart is `BufferSizeOption`

@@ -83,13 +83,15 @@ void begin_stop(server_actor* self) {
 }
 
 caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
-                              std::shared_ptr<const server_options> options, uint16_t port) {
+                              std::shared_ptr<const server_options> options, uint16_t port,
+                              std::shared_ptr<net::tls_context> tls) {
   auto& init = self->state;
   init.options = options;
   init.acceptor = doorman->hdl();
   self->add_doorman(std::move(doorman));
   tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
   auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor());
+  setup->tls = std::move(tls);
   init.setup = std::move(setup);
   // Brokers and server watch each other by monitor: a broker's end cleans
   // the table, the server's end resets every connection.
@@ -152,6 +154,16 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       // handler); this only counts refusals by on_connect.
       if (protocol::is(reason, errc::refused))
         ++self->state.stats.refused_on_connect;
+      else if (protocol::is(reason, errc::tls_failure))
+        ++self->state.stats.tls_failures;
+    },
+    [self](reload_tls_atom) -> caf::result<caf::unit_t> {
+      auto& ctx = self->state.setup->tls;
+      if (!ctx)
+        return protocol::make_error(errc::invalid_argument, "the server does not use TLS");
+      if (auto err = ctx->reload())
+        return err;
+      return caf::unit;
     },
     [self](broadcast_atom, const protocol::byte_buffer& bytes) {
       auto& st = self->state;
@@ -214,6 +226,13 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
     return protocol::make_error(errc::invalid_argument,
                                 "read_chunk_size and high_water_mark must be positive");
+  std::shared_ptr<net::tls_context> tls;
+  if (opts.tls.enabled) {
+    auto ctx = net::tls_context::make(net::tls_role::server, opts.tls);
+    if (!ctx)
+      return ctx.error();
+    tls = std::move(*ctx);
+  }
   auto& mm = sys.middleman();
   auto doorman = mm.backend().new_tcp_doorman(opts.port, opts.host.c_str(), opts.reuse_address);
   if (!doorman)
@@ -223,12 +242,17 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   auto port = (*doorman)->port();
   auto options = std::make_shared<const server_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port);
+  auto actor =
+    mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port, std::move(tls));
   return server{std::move(actor), std::move(codec), port};
 }
 
 void server::sched(caf::timespan period, connection::timer_callback f) const {
   caf::anon_send(actor_, sched_atom::value, period, std::move(f));
+}
+
+void server::reload_tls() const {
+  caf::anon_send(actor_, reload_tls_atom::value);
 }
 
 void server::stop() const {

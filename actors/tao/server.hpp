@@ -44,13 +44,17 @@ struct server_stats {
   uint64_t refused_on_connect = 0;
   /// Connections closed since start.
   uint64_t closed = 0;
+  /// Connections that failed their TLS handshake or a TLS record (a
+  /// plaintext client on a TLS port, an untrusted client certificate, a
+  /// handshake timeout, ...).
+  uint64_t tls_failures = 0;
 };
 
 /// CAF inspection for `server_stats`.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
   return f(caf::meta::type_name("tao.server_stats"), x.connections, x.accepted,
-           x.refused_max_connections, x.refused_on_connect, x.closed);
+           x.refused_max_connections, x.refused_on_connect, x.closed, x.tls_failures);
 }
 
 /// A running server: Tao's `Server`. A copyable handle on the server actor,
@@ -115,6 +119,12 @@ public:
   /// Runs `f` on every current and future connection every `period` (Tao's
   /// `Sched`, which only reached connections accepted after the call).
   void sched(caf::timespan period, connection::timer_callback f) const;
+
+  /// Re-reads the TLS certificate, key and CA files without dropping any
+  /// connection: new connections use the new files, established ones keep
+  /// their session. Errors (the old files stay in use) reach requesters of
+  /// `reload_tls_atom`; this fire-and-forget form reports none.
+  void reload_tls() const;
 
   /// Stops: no more accepts, every connection closed gracefully (queued
   /// writes delivered within the drain timeout), then the server actor quits.

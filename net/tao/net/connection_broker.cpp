@@ -34,6 +34,8 @@ namespace {
 
 using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
 
+using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
+
 using protocol::errc;
 
 int64_t fd_of(const connection_broker_state& st) {
@@ -71,6 +73,8 @@ void complete_close(connection_broker_actor* self) {
   finish(self, st.close_reason);
 }
 
+void end_tls(connection_broker_actor* self);
+
 void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
   auto& st = self->state;
   if (abort) {
@@ -86,6 +90,8 @@ void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
     return;
   }
   self->halt(st.hdl);
+  if (st.tls)
+    end_tls(self);
   self->flush(st.hdl);
   if (st.info.budget->queued() == 0) {
     complete_close(self);
@@ -93,6 +99,65 @@ void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
   }
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
                          drain_atom::value);
+}
+
+/// Appends bytes ready for the wire (plaintext or TLS records) to CAF's
+/// write buffer and flushes. The bytes must be reserved in the budget.
+void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
+  auto& st = self->state;
+  if (bytes.empty() || !self->valid(st.hdl))
+    return;
+  auto n = bytes.size();
+  auto& buf = self->wr_buf(st.hdl);
+  if (buf.empty())
+    buf.swap(bytes);
+  else
+    buf.insert(buf.end(), bytes.begin(), bytes.end());
+  self->flush(st.hdl);
+  if (st.setup->simulated) {
+    // CAF's test multiplexer never acknowledges writes: its output buffer
+    // stands for the kernel, so the bytes count as written once there.
+    st.info.budget->release(n);
+  }
+}
+
+/// Sends what the TLS session produced. Writers reserved plaintext sizes
+/// while the socket acknowledges ciphertext: the budget trades the plaintext
+/// that left encrypted for the records that carry it (handshake records and
+/// alerts count as well), so the queue stays exact.
+void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& cipher) {
+  auto& st = self->state;
+  auto plain = st.tls->take_encrypted_plaintext();
+  auto records = cipher.size();
+  if (records >= plain)
+    st.info.budget->force_reserve(records - plain);
+  else if (st.info.budget->release(plain - records) && !st.closing && !st.finished)
+    st.sink->on_writable();
+  send_raw(self, std::move(cipher));
+}
+
+/// Stops reading and lets the sink close after the frames it already has
+/// (fatal protocol, TLS and liveness errors).
+void fail_connection(connection_broker_actor* self, const caf::error& err) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  self->halt(st.hdl);
+  st.sink->on_error(err);
+  st.sink->on_close_request(err);
+}
+
+/// The TLS side of a graceful close: close_notify after the queued records,
+/// or, before the handshake completed, dropping what waited for it.
+void end_tls(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (!st.tls->established()) {
+    st.info.budget->release(st.tls->discard_held());
+    return;
+  }
+  protocol::byte_buffer cipher;
+  st.tls->shutdown(cipher);
+  send_tls_output(self, std::move(cipher));
 }
 
 void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
@@ -105,16 +170,17 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     st.info.budget->release(n);
     return;
   }
-  auto& buf = self->wr_buf(st.hdl);
-  if (buf.empty())
-    buf.swap(bytes);
-  else
-    buf.insert(buf.end(), bytes.begin(), bytes.end());
-  self->flush(st.hdl);
-  if (st.setup->simulated) {
-    // CAF's test multiplexer never acknowledges writes: its output buffer
-    // stands for the kernel, so the bytes count as written once there.
-    st.info.budget->release(n);
+  if (st.tls) {
+    protocol::byte_buffer cipher;
+    auto err = st.tls->write(bytes.data(), n, cipher);
+    send_tls_output(self, std::move(cipher));
+    if (err) {
+      st.info.budget->release(n);
+      fail_connection(self, err);
+      return;
+    }
+  } else {
+    send_raw(self, std::move(bytes));
   }
   if (st.setup->disconnect_slow_consumers && st.info.budget->queued() > st.setup->high_water_mark)
     begin_close(
@@ -154,9 +220,7 @@ void heartbeat_tick(connection_broker_actor* self) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
     auto err = protocol::make_error(errc::heartbeat_timeout,
                                     "nothing received for " + std::to_string(ms) + " ms");
-    self->halt(st.hdl);
-    st.sink->on_error(err);
-    st.sink->on_close_request(err);
+    fail_connection(self, err);
     return;
   }
   // Skip the beat (the peer is alive but slow) rather than queue above the
@@ -169,6 +233,30 @@ void heartbeat_tick(connection_broker_actor* self) {
   if (setup.self_timed_heartbeats)
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), setup.heartbeat_period,
                            heartbeat_atom::value);
+}
+
+/// Creates the connection's TLS session, sends a client's hello and arms the
+/// handshake timeout. Returns false (connection aborted) on failure.
+bool start_tls(connection_broker_actor* self) {
+  auto& st = self->state;
+  auto channel = tls_channel::make(*st.setup->tls, st.setup->tls_peer_name);
+  caf::error err;
+  if (channel) {
+    st.tls = std::move(*channel);
+    protocol::byte_buffer cipher;
+    err = st.tls->start(cipher);
+    send_tls_output(self, std::move(cipher));
+  } else {
+    err = channel.error();
+  }
+  if (err) {
+    st.sink->on_error(err);
+    abort_connection(self, err);
+    return false;
+  }
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         st.setup->tls->options().handshake_timeout, tls_timeout_atom::value);
+  return true;
 }
 
 class broker_io_impl final : public broker_io {
@@ -246,19 +334,30 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       if (st.closing || st.finished)
         return;
       adapt_read_size(self, msg.buf.size());
+      const char* data = msg.buf.data();
+      auto size = msg.buf.size();
+      if (st.tls) {
+        st.tls_plain.clear();
+        protocol::byte_buffer cipher;
+        auto err = st.tls->read(data, size, st.tls_plain, cipher);
+        send_tls_output(self, std::move(cipher));
+        if (err) {
+          fail_connection(self, err);
+          return;
+        }
+        data = st.tls_plain.data();
+        size = st.tls_plain.size();
+      }
       protocol::frame_batch batch;
-      auto err = st.decoder->feed(msg.buf.data(), msg.buf.size(), batch);
+      auto err = st.decoder->feed(data, size, batch);
       if (!batch.empty())
         st.last_frame = self->clock().now();
       if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
         self->halt(st.hdl);
-      if (err && !st.finished) {
-        // Read no more, but let the handlers finish what they already got
-        // (and their replies go out) before the close.
-        self->halt(st.hdl);
-        st.sink->on_error(err);
-        st.sink->on_close_request(err);
-      }
+      // Read no more, but let the handlers finish what they already got
+      // (and their replies go out) before the close.
+      if (err)
+        fail_connection(self, err);
     },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
@@ -274,7 +373,9 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         return;
       }
       caf::error reason;
-      if (auto n = st.decoder->buffered(); n > 0)
+      if (st.tls && !st.tls->established())
+        reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
+      else if (auto n = st.decoder->buffered(); n > 0)
         reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
                                                                + " bytes of an incomplete frame");
       finish(self, reason);
@@ -289,6 +390,18 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         self->trigger(st.hdl);
     },
     [self](heartbeat_atom) { heartbeat_tick(self); },
+    [self](tls_timeout_atom) {
+      auto& st = self->state;
+      if (!st.tls || st.closing || st.finished || st.tls->established())
+        return;
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  st.setup->tls->options().handshake_timeout)
+                  .count();
+      auto err = protocol::make_error(errc::tls_failure, "TLS handshake not completed within "
+                                                           + std::to_string(ms) + " ms");
+      st.sink->on_error(err);
+      abort_connection(self, err);
+    },
     [self](drain_atom) {
       auto& st = self->state;
       if (st.closing && !st.finished)
@@ -297,6 +410,8 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   };
   if (auto extra = init.sink->extra_handlers())
     handlers = handlers.or_else(extra);
+  if (init.setup->tls && !start_tls(self))
+    return caf::behavior{handlers};
   init.sink->on_open();
   return caf::behavior{handlers};
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include <caf/actor.hpp>
 #include <caf/actor_clock.hpp>
@@ -12,6 +13,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "tao/net/connection_sink.hpp"
+#include "tao/net/tls_channel.hpp"
+#include "tao/net/tls_context.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/decoder.hpp"
 
@@ -52,6 +55,11 @@ struct broker_setup {
   /// If true, each broker times its own heartbeats; otherwise the owner sends
   /// `(heartbeat_atom)` ticks (one timer for all of a server's connections).
   bool self_timed_heartbeats = false;
+  /// TLS for every connection (server or client role, as the context says);
+  /// null for plain TCP.
+  std::shared_ptr<tls_context> tls;
+  /// Clients: the host connected to (SNI and certificate name check).
+  std::string tls_peer_name;
   /// The server or client owning the connections; each broker monitors it
   /// and resets its connection when the owner terminates. May be null.
   caf::actor owner;
@@ -65,6 +73,10 @@ struct connection_broker_state {
   std::shared_ptr<const broker_setup> setup;
   /// What the sink was told.
   connection_info info;
+  /// The TLS session; null for plain TCP.
+  std::unique_ptr<tls_channel> tls;
+  /// Plaintext decrypted from the last read (reused between reads).
+  protocol::byte_buffer tls_plain;
   /// Frame parser.
   std::unique_ptr<protocol::decoder> decoder;
   /// Receiver of frames.
@@ -91,7 +103,8 @@ struct connection_broker_state {
 using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf::io::broker>;
 
 /// Behaviour of a connection broker: reads with `at_most(read_chunk_size)`,
-/// parses frames with the codec's decoder, hands batches to the sink, writes
+/// runs the bytes through TLS when the setup has it, parses frames with the
+/// codec's decoder, hands batches to the sink, writes
 /// `(write_atom, bytes)`, accounts outbound bytes and applies inbound
 /// backpressure. Spawn it with `fork` from an acceptor or with
 /// `spawn_broker` plus `add_scribe` for outgoing connections.
