@@ -28,6 +28,15 @@ public:
     return static_cast<size_t>(std::count(events_.begin(), events_.end(), x));
   }
 
+  /// The latest event starting with `prefix`, or an empty string.
+  std::string latest(const std::string& prefix) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto i = events_.rbegin(); i != events_.rend(); ++i)
+      if (i->compare(0, prefix.size(), prefix) == 0)
+        return *i;
+    return {};
+  }
+
   /// Waits until `x` was recorded `n` times; false after `bound`.
   bool wait_for(const std::string& x, size_t n = 1,
                 std::chrono::seconds bound = std::chrono::seconds(10)) {

@@ -142,6 +142,8 @@ void fail_connection(connection_broker_actor* self, const caf::error& err) {
   auto& st = self->state;
   if (st.finished)
     return;
+  if (!st.failure)
+    st.failure = err;
   self->halt(st.hdl);
   st.sink->on_error(err);
   st.sink->on_close_request(err);
@@ -373,7 +375,9 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         return;
       }
       caf::error reason;
-      if (st.tls && !st.tls->established())
+      if (st.failure)
+        reason = st.failure;
+      else if (st.tls && !st.tls->established())
         reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
       else if (auto n = st.decoder->buffered(); n > 0)
         reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)

@@ -89,6 +89,9 @@ struct connection_broker_state {
   bool finished = false;
   /// Reason passed to the sink when the close completes.
   caf::error close_reason;
+  /// The first fatal error seen (protocol, TLS, liveness); the connection's
+  /// end reports it even if the peer's FIN arrives before the sink closed.
+  caf::error failure;
   /// When the last complete frame arrived (or the connection opened).
   caf::actor_clock::time_point last_frame;
   /// Current read size (adaptive, see `broker_setup`).
