@@ -5,6 +5,7 @@
 // survives server restarts: lines typed while disconnected are queued.
 //
 //   tao-chat-client --host=127.0.0.1 --port=12345 [--reconnect]
+//   tao-chat-client --host=localhost --port=12345 --tls-ca=ca.pem   (TLS)
 
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +20,8 @@
 
 #include "tao/all.hpp"
 
+#include "common/tls_flags.hpp"
+
 using chat_message = tao::protocol::text_message<1>;
 
 namespace {
@@ -26,12 +29,14 @@ namespace {
 struct config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 12345;
+  tao::examples::tls_flags tls;
   bool reconnect = false;
   config() {
-    opt_group{custom_options_, "global"}
-      .add(host, "host", "server address")
+    opt_group group{custom_options_, "global"};
+    group.add(host, "host", "server address")
       .add(port, "port", "server port")
       .add(reconnect, "reconnect", "reconnect with backoff when the connection is lost");
+    tls.add_client_flags(group);
   }
 };
 
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
   tao::client_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
+  opts.tls = cfg.tls.client_options();
   opts.reconnect.enabled = cfg.reconnect;
   opts.handlers.on<chat_message>([&last](tao::connection&, const chat_message& m) {
     std::cout << m.text << std::flush;

@@ -1,5 +1,7 @@
 // tao-chat-server: Tao's chat server. Every line (type 1) goes to everyone,
 // the sender included. Stops on SIGINT/SIGTERM after delivering what is queued.
+//
+//   tao-chat-server --port=12345 [--tls-cert=server.pem --tls-key=server.key]
 #include <csignal>
 #include <iostream>
 
@@ -9,13 +11,18 @@
 
 #include "tao/all.hpp"
 
+#include "common/tls_flags.hpp"
+
 using chat_message = tao::protocol::text_message<1>;
 
 struct config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 12345;
+  tao::examples::tls_flags tls;
   config() {
-    opt_group{custom_options_, "global"}.add(host, "host", "address").add(port, "port", "port");
+    opt_group group{custom_options_, "global"};
+    group.add(host, "host", "address").add(port, "port", "port");
+    tls.add_server_flags(group);
   }
 };
 
@@ -33,6 +40,7 @@ int main(int argc, char** argv) {
   tao::server_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
+  opts.tls = cfg.tls.server_options();
   opts.handlers.on<chat_message>(
     [](tao::connection& c, const chat_message& m) { c.server().broadcast(m); });
   auto srv = tao::server::start(sys, std::move(opts));

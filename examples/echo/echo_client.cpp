@@ -3,6 +3,7 @@
 // (connection failure, or no complete answer within --timeout seconds).
 //
 //   tao-echo-client --host=127.0.0.1 --port=12345 --count=10 --message="hello, world"
+//   tao-echo-client --host=localhost --port=12345 --tls-ca=ca.pem      (TLS, see docs/tls.md)
 
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +17,8 @@
 
 #include "tao/all.hpp"
 
+#include "common/tls_flags.hpp"
+
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {
@@ -23,16 +26,18 @@ namespace {
 struct config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 12345;
+  tao::examples::tls_flags tls;
   size_t count = 10;
   std::string message = "hello, world";
   size_t timeout = 10;
   config() {
-    opt_group{custom_options_, "global"}
-      .add(host, "host", "server address")
+    opt_group group{custom_options_, "global"};
+    group.add(host, "host", "server address")
       .add(port, "port", "server port")
       .add(count, "count", "number of messages")
       .add(message, "message", "text of each message")
       .add(timeout, "timeout", "seconds to wait for all echoes");
+    tls.add_client_flags(group);
   }
 };
 
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
   tao::client_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
+  opts.tls = cfg.tls.client_options();
   opts.handlers.on<echo_message>([&](tao::connection&, const echo_message& m) {
     std::cout << "echo: " << m.text << std::endl;
     notify([&] { ++(m.text == cfg.message ? p.good : p.bad); });

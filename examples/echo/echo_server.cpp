@@ -1,6 +1,7 @@
 // tao-echo-server: Tao's echo example. Every type-1 message is written back.
 //
 //   tao-echo-server --host=127.0.0.1 --port=12345
+//   tao-echo-server --port=12345 --tls-cert=server.pem --tls-key=server.key   (TLS)
 //
 // Stops on SIGINT/SIGTERM, delivering every queued echo first.
 
@@ -14,6 +15,8 @@
 
 #include "tao/all.hpp"
 
+#include "common/tls_flags.hpp"
+
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {
@@ -21,10 +24,12 @@ namespace {
 struct config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 12345;
+  tao::examples::tls_flags tls;
   config() {
-    opt_group{custom_options_, "global"}
-      .add(host, "host", "address to listen on")
+    opt_group group{custom_options_, "global"};
+    group.add(host, "host", "address to listen on")
       .add(port, "port", "port to listen on (0: pick one)");
+    tls.add_server_flags(group);
   }
 };
 
@@ -51,6 +56,7 @@ int main(int argc, char** argv) {
   tao::server_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
+  opts.tls = cfg.tls.server_options();
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& msg) {
     if (auto err = c.write(msg))
       std::cerr << "echo to " << c.name() << " failed: " << tao::protocol::render(err) << '\n';
@@ -68,7 +74,8 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
     return 1;
   }
-  std::cout << "listening on " << cfg.host << ":" << srv->port() << std::endl;
+  std::cout << "listening on " << cfg.host << ":" << srv->port()
+            << (opts.tls.enabled ? " (TLS)" : "") << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

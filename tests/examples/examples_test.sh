@@ -11,20 +11,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server <name> <log>: starts a server on an ephemeral port; sets
-# $server (its pid) and $port.
+# start_server <name> <log> [flags...]: starts a server on an ephemeral
+# port; sets $server (its pid) and $port.
 start_server() {
-  "$bin/$1" --host=127.0.0.1 --port=0 >"$2" 2>&1 &
+  local name=$1 log=$2
+  shift 2
+  "$bin/$name" --host=127.0.0.1 --port=0 "$@" >"$log" 2>&1 &
   server=$!
   pids+=("$server")
   port=""
   for _ in $(seq 1 200); do
-    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$2")
+    port=$(sed -n 's/^listening on [^ ]*:\([0-9]*\).*$/\1/p' "$log")
     [ -n "$port" ] && return 0
     sleep 0.05
   done
-  echo "$1 did not start" >&2
-  cat "$2" >&2
+  echo "$name did not start" >&2
+  cat "$log" >&2
   return 1
 }
 
@@ -62,3 +64,22 @@ grep -q "hello from a" "$work/b.out" || fail "b did not get a's line: $(cat "$wo
 exec 3>&-
 wait "$b" || fail "chat client b exit code"
 echo "chat: ok"
+
+# 3. TLS echo with certificates made on the spot: a client trusting the test
+#    CA gets every echo; one trusting another CA is refused and exits 1.
+certs="$work/certs"
+"$(dirname "$0")/../support/make_test_certs.sh" "$certs"
+start_server tao-echo-server "$work/tls.log" --tls-cert="$certs/server.pem" \
+  --tls-key="$certs/server.key"
+grep -q "(TLS)" "$work/tls.log" || fail "echo server did not announce TLS"
+"$bin/tao-echo-client" --host=localhost --port="$port" --count=5 --tls-ca="$certs/ca.pem" \
+  >"$work/tls-client.log" 2>&1 || fail "TLS echo client: $(cat "$work/tls-client.log")"
+grep -q "5 of 5 echoes received" "$work/tls-client.log" || fail "TLS echo count"
+if "$bin/tao-echo-client" --host=localhost --port="$port" --count=1 --timeout=5 \
+  --tls-ca="$certs/other-ca.pem" >"$work/tls-bad.log" 2>&1; then
+  fail "a client trusting another CA got through"
+fi
+grep -q "tls_failure" "$work/tls-bad.log" || fail "no TLS error shown: $(cat "$work/tls-bad.log")"
+kill -TERM "$server"
+wait "$server" || fail "TLS echo server exit code"
+echo "tls echo: ok"
