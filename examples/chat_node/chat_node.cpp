@@ -27,8 +27,6 @@
 #include "node_config.hpp"
 #include "room.hpp"
 
-using chat_message = tao::protocol::text_message<1>;
-
 namespace {
 
 std::mutex out_mtx;
@@ -97,13 +95,11 @@ int main(int argc, char** argv) {
   tao::server_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
-  opts.on_connect = [room](tao::connection& c) {
-    caf::anon_send(room, chat_node::join_atom::value, c.ref());
-    return true;
-  };
-  opts.handlers.on<chat_message>([room](tao::connection&, const chat_message& m) {
-    caf::anon_send(room, chat_node::say_atom::value, m.text);
-  });
+  if (auto err = chat_node::serve_room(opts, room)) {
+    std::cerr << "error: " << tao::protocol::render(err) << '\n';
+    stop_actors();
+    return 1;
+  }
   auto srv = tao::server::start(sys, std::move(opts));
   if (!srv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';

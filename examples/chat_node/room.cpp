@@ -11,6 +11,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "tao/connection.hpp"
 #include "tao/connection_ref.hpp"
 #include "tao/protocol/message.hpp"
 
@@ -181,6 +182,16 @@ uint64_t random_incarnation() {
 
 caf::actor spawn_room(caf::actor_system& sys, room_config cfg) {
   return sys.spawn(room, std::move(cfg));
+}
+
+caf::error serve_room(tao::server_options& opts, const caf::actor& room) {
+  opts.on_connect = [room](tao::connection& c) {
+    caf::anon_send(room, join_atom::value, c.ref());
+    return true;
+  };
+  return opts.handlers.on<chat_message>([room](tao::connection&, const chat_message& m) {
+    caf::anon_send(room, say_atom::value, m.text);
+  });
 }
 
 } // namespace chat_node

@@ -11,6 +11,7 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "tao/options.hpp"
 #include "tao/protocol/codec.hpp"
 
 namespace chat_node {
@@ -119,5 +120,12 @@ uint64_t random_incarnation();
 /// The room terminates only when told to (exit message); members and peers
 /// that go away are dropped.
 caf::actor spawn_room(caf::actor_system& sys, room_config cfg);
+
+/// Makes every connection of a server built from `opts` a member of `room`:
+/// `on_connect` joins it, and each chat line (type 1) is said in it from the
+/// connection's actor, so one client's lines keep their order. Replaces
+/// `on_connect`; fails with `errc::duplicate_registration` if `opts` already
+/// handles type 1.
+caf::error serve_room(tao::server_options& opts, const caf::actor& room);
 
 } // namespace chat_node
