@@ -1,6 +1,7 @@
 #include "linker.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <sstream>
@@ -32,6 +33,10 @@ struct link_entry {
   bool linked = false;
   /// The address turned out to be this node.
   bool self = false;
+  /// Given by `link_atom` (the command line): retried for ever. Addresses
+  /// learned from gossip or from nodes that linked to us are forgotten after
+  /// `forget_after` failures in a row.
+  bool configured = false;
   /// Failures since the last success (drives the backoff).
   unsigned failures = 0;
   /// Token of the connect request under way; replies to older ones are stale.
@@ -66,6 +71,14 @@ void schedule_retry(linker_actor* self, const std::string& address, link_entry& 
     delay *= 2;
   delay = std::min(delay, cfg.max_backoff);
   ++e.failures;
+  if (!e.configured && cfg.forget_after > 0 && e.failures >= cfg.forget_after) {
+    std::ostringstream os;
+    os << "link " << address << ": forgotten after " << e.failures << " failed attempts ("
+       << tao::protocol::render(reason) << ")";
+    log(self, os.str());
+    self->state.links.erase(address);
+    return;
+  }
   // One line per doubling of the attempt count keeps a long outage quiet.
   if ((e.failures & (e.failures - 1)) == 0) {
     std::ostringstream os;
@@ -88,12 +101,13 @@ void connect(linker_actor* self, const std::string& address) {
     i->second.connecting = false;
     return &i->second;
   };
+  auto started = std::chrono::steady_clock::now();
   self
     ->request(self->state.cfg.middleman, self->state.cfg.connect_timeout, caf::connect_atom::value,
               e.host, e.port)
     .then(
-      [self, address, matches](const caf::node_id& nid, caf::strong_actor_ptr& ptr,
-                               std::set<std::string>&) {
+      [self, address, matches, started](const caf::node_id& nid, caf::strong_actor_ptr& ptr,
+                                        std::set<std::string>&) {
         auto* entry = matches();
         if (entry == nullptr)
           return;
@@ -105,6 +119,12 @@ void connect(linker_actor* self, const std::string& address) {
           schedule_retry(self, address, *entry, caf::sec::no_actor_published_at_port);
           return;
         }
+        auto took =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+        std::ostringstream os;
+        os.precision(3);
+        os << "link " << address << ": connected in " << took.count() << " ms";
+        log(self, os.str());
         auto room = caf::actor_cast<caf::actor>(std::move(ptr));
         entry->node = nid;
         entry->linked = true;
@@ -117,11 +137,16 @@ void connect(linker_actor* self, const std::string& address) {
       });
 }
 
-void add_link(linker_actor* self, const std::string& address) {
+void add_link(linker_actor* self, const std::string& address, bool configured) {
   auto& st = self->state;
-  if (address == st.cfg.self_address || st.links.count(address) > 0)
+  if (address == st.cfg.self_address)
     return;
+  if (auto i = st.links.find(address); i != st.links.end()) {
+    i->second.configured |= configured;
+    return;
+  }
   link_entry e;
+  e.configured = configured;
   if (!split_address(address, e.host, e.port)) {
     log(self, "ignoring malformed node address " + address);
     return;
@@ -147,10 +172,10 @@ caf::behavior linker(linker_actor* self, linker_config cfg) {
     }
   });
   return {
-    [self](link_atom, const std::string& address) { add_link(self, address); },
+    [self](link_atom, const std::string& address) { add_link(self, address, true); },
     [self](gossip_atom, const std::vector<std::string>& addresses) {
       for (auto& address : addresses)
-        add_link(self, address);
+        add_link(self, address, false);
     },
     [self](retry_atom, const std::string& address, uint64_t token) {
       auto i = self->state.links.find(address);

@@ -37,14 +37,19 @@ struct linker_config {
   caf::timespan min_backoff = std::chrono::milliseconds(100);
   /// Largest retry delay.
   caf::timespan max_backoff = std::chrono::seconds(2);
+  /// Failed attempts in a row after which an address learned from gossip or
+  /// from a node that linked to us is forgotten (0: never). Addresses given
+  /// by `link_atom` are retried for as long as the linker lives; a node that
+  /// comes back announces itself by linking to its own peers.
+  unsigned forget_after = 10;
   /// Receives one readable line per event (peer up/down, retries); may be
   /// empty. Called from the linker's actor.
   std::function<void(const std::string&)> log;
 };
 
 /// Spawns a linker; make it the room's observer (the room reports up, down
-/// and gossip to it). It retries every address it ever learned, for as long
-/// as it lives.
+/// and gossip to it). A link that fails or drops is retried with exponential
+/// backoff; see `forget_after` for how long.
 caf::actor spawn_linker(caf::actor_system& sys, linker_config cfg);
 
 /// Splits "host:port"; false if it is malformed.
