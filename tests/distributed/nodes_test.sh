@@ -27,6 +27,8 @@ fail() {
   exit 1
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# count <file> <grep pattern>: matching lines, 0 if the file does not exist yet.
+count() { cat "$1" 2>/dev/null | grep -cE -- "$2" || true; }
 
 # wait_for <file> <grep -E pattern> [timeout s]: until a line matches.
 wait_for() {
@@ -55,14 +57,14 @@ wait_mesh() {
 # start_node <name> [args...]: sets port_<name>, node_<name>, pid_<name>.
 start_node() {
   local name=$1; shift
+  local lines
+  lines=$(count "$work/$name.log" '^node port')
   "$node_bin" "$@" >>"$work/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   eval "pid_$name=$pid"
-  local lines
-  lines=$(grep -c '^node port' "$work/$name.log" 2>/dev/null || true)
   local deadline=$(( $(now_ms) + 10000 ))
-  while [ "$(grep -c '^node port' "$work/$name.log" 2>/dev/null || true)" = "$lines" ]; do
+  while [ "$(count "$work/$name.log" '^node port')" = "$lines" ]; do
     kill -0 "$pid" 2>/dev/null || fail "node $name exited at start"
     [ "$(now_ms)" -lt "$deadline" ] || fail "node $name did not start"
     sleep 0.02
@@ -118,11 +120,11 @@ wait_mesh 2 a b c
 check --ports="$port_a,$port_b,$port_c" --clients=2 --count=200 --tag=rejoin
 
 # 4. SIGSTOP b: dropped after the BASP connection timeout; a and c go on.
-downs=$(grep -c "peer down 127.0.0.1:$node_b" "$work/a.log")
+downs=$(count "$work/a.log" "peer down 127.0.0.1:$node_b")
 kill -STOP "$pid_b"
 stopped_at=$(now_ms)
 deadline=$(( stopped_at + 10000 ))
-while [ "$(grep -c "peer down 127.0.0.1:$node_b" "$work/a.log")" = "$downs" ]; do
+while [ "$(count "$work/a.log" "peer down 127.0.0.1:$node_b")" = "$downs" ]; do
   [ "$(now_ms)" -lt "$deadline" ] || fail "a did not drop frozen b"
   sleep 0.02
 done
