@@ -29,8 +29,19 @@ struct peer_entry {
   bool greeted = false;
 };
 
+/// A hello that arrived before the room knew its own address.
+struct early_hello {
+  caf::actor peer;
+  uint64_t incarnation;
+  std::string address;
+  std::vector<std::string> known;
+};
+
 struct room_state {
   room_config cfg;
+  /// Hellos held back until `node_atom` (published rooms are reachable a
+  /// moment before the node tells them their address).
+  std::vector<early_hello> early;
   uint64_t next_seq = 1;
   std::unordered_map<caf::actor_addr, tao::connection_ref> members;
   std::map<caf::actor_addr, peer_entry> peers;
@@ -87,6 +98,25 @@ peer_entry& add_peer(room_actor* self, const caf::actor& peer, bool& added) {
   return i->second;
 }
 
+void greet(room_actor* self, const caf::actor& peer, uint64_t incarnation,
+           const std::string& address, const std::vector<std::string>& known) {
+  auto& st = self->state;
+  if (!peer || peer == caf::actor_cast<caf::actor>(self))
+    return;
+  bool added = false;
+  auto& entry = add_peer(self, peer, added);
+  if (entry.greeted)
+    return;
+  entry.greeted = true;
+  entry.incarnation = incarnation;
+  entry.address = address;
+  if (st.cfg.observer) {
+    caf::anon_send(st.cfg.observer, up_atom::value, peer, address, incarnation, greeted_peers(st));
+    if (!known.empty())
+      caf::anon_send(st.cfg.observer, gossip_atom::value, known);
+  }
+}
+
 caf::behavior room(room_actor* self, room_config cfg) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -134,28 +164,23 @@ caf::behavior room(room_actor* self, room_config cfg) {
       bool added = false;
       add_peer(self, peer, added);
     },
-    [self](hello_atom, const caf::actor& peer, uint64_t incarnation, const std::string& address,
-           const std::vector<std::string>& known) {
+    [self](hello_atom, caf::actor& peer, uint64_t incarnation, std::string& address,
+           std::vector<std::string>& known) {
       auto& st = self->state;
-      if (!peer || peer == caf::actor_cast<caf::actor>(self))
+      if (st.cfg.address.empty()) {
+        st.early.push_back({std::move(peer), incarnation, std::move(address), std::move(known)});
         return;
-      bool added = false;
-      auto& entry = add_peer(self, peer, added);
-      if (entry.greeted)
-        return;
-      entry.greeted = true;
-      entry.incarnation = incarnation;
-      entry.address = address;
-      if (st.cfg.observer) {
-        caf::anon_send(st.cfg.observer, up_atom::value, peer, address, incarnation,
-                       greeted_peers(st));
-        if (!known.empty())
-          caf::anon_send(st.cfg.observer, gossip_atom::value, known);
       }
+      greet(self, peer, incarnation, address, known);
     },
     [self](node_atom, const std::string& address, const caf::actor& observer) {
-      self->state.cfg.address = address;
-      self->state.cfg.observer = observer;
+      auto& st = self->state;
+      st.cfg.address = address;
+      st.cfg.observer = observer;
+      auto early = std::move(st.early);
+      st.early.clear();
+      for (auto& x : early)
+        greet(self, x.peer, x.incarnation, x.address, x.known);
     },
     [self](room_stats_atom) {
       auto& st = self->state;

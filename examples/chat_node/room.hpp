@@ -49,7 +49,8 @@ using gossip_atom = caf::atom_constant<caf::atom("cn_gossip")>;
 
 /// `(node_atom, std::string address, caf::actor observer)` to a room: sets
 /// the node address and the observer after spawn (a node learns its address
-/// only once the room is published). Send it before linking any peer.
+/// only once the room is published). Send it before linking any peer. A room
+/// without an address holds back the hellos of peers until it gets one.
 using node_atom = caf::atom_constant<caf::atom("cn_node")>;
 
 /// `(room_stats_atom)` to a room: replies its `room_stats`.

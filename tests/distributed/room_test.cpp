@@ -69,15 +69,18 @@ struct rooms_fixture : tao::test::deterministic_fixture {
     });
   }
 
-  /// Starts a node named `name` (also its address); returns its index.
-  size_t start(const std::string& name) {
+  /// Starts a node named `name` (also its address, unless `announced` is
+  /// false: then the room learns it later by `node_atom`); returns its index.
+  size_t start(const std::string& name, bool announced = true) {
     node n;
     n.address = name;
     n.incarnation = next_incarnation++;
     chat_node::room_config rcfg;
     rcfg.incarnation = n.incarnation;
-    rcfg.address = name;
-    rcfg.observer = observer(name);
+    if (announced) {
+      rcfg.address = name;
+      rcfg.observer = observer(name);
+    }
     n.room = chat_node::spawn_room(sys, rcfg);
     auto port = next_port++;
     n.acceptor = provide_acceptor(port);
@@ -216,6 +219,18 @@ BOOST_AUTO_TEST_CASE(links_are_symmetric_and_gossip_known_nodes) {
   link(c, c); // nor linking to itself
   BOOST_CHECK_EQUAL(stats(b).peers, 2u);
   BOOST_CHECK_EQUAL(stats(c).peers, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(hellos_wait_until_the_room_knows_its_address) {
+  auto a = start("a");
+  auto b = start("b", false); // published, but not yet told its address
+  link(a, b);
+  BOOST_CHECK(!reported("a: up b 1"));
+  BOOST_CHECK_EQUAL(stats(b).peers, 0u);
+  caf::anon_send(nodes[b].room, chat_node::node_atom::value, std::string{"b"}, observer("b"));
+  run();
+  BOOST_CHECK(reported("a: up b 1"));
+  BOOST_CHECK(reported("b: up a 1"));
 }
 
 BOOST_AUTO_TEST_CASE(each_clients_lines_arrive_everywhere_in_order) {
