@@ -48,25 +48,29 @@ struct rooms_fixture : tao::test::deterministic_fixture {
 
   /// An observer that logs reports as "<name>: up|down|gossip ...".
   caf::actor observer(const std::string& name) {
-    auto log = reports;
-    return sys.spawn([log, name](caf::event_based_actor*) -> caf::behavior {
-      return {
-        [log, name](chat_node::up_atom, const caf::actor&, const std::string& address, uint64_t,
-                    size_t peers) {
-          log->push_back(name + ": up " + address + " " + std::to_string(peers));
-        },
-        [log, name](chat_node::down_atom, const caf::actor_addr&, const std::string& address,
-                    const caf::error&, size_t peers) {
-          log->push_back(name + ": down " + address + " " + std::to_string(peers));
-        },
-        [log, name](chat_node::gossip_atom, const std::vector<std::string>& addresses) {
-          std::string line = name + ": gossip";
-          for (auto& a : addresses)
-            line += " " + a;
-          log->push_back(line);
-        },
-      };
-    });
+    // Spawned with arguments: CAF 0.17 dereferences a null argument tuple
+    // when a function actor takes none (UBSan: reference binding to null).
+    using log_ptr = std::shared_ptr<std::vector<std::string>>;
+    return sys.spawn(
+      [](caf::event_based_actor*, log_ptr log, std::string who) -> caf::behavior {
+        return {
+          [log, who](chat_node::up_atom, const caf::actor&, const std::string& address, uint64_t,
+                     size_t peers) {
+            log->push_back(who + ": up " + address + " " + std::to_string(peers));
+          },
+          [log, who](chat_node::down_atom, const caf::actor_addr&, const std::string& address,
+                     const caf::error&, size_t peers) {
+            log->push_back(who + ": down " + address + " " + std::to_string(peers));
+          },
+          [log, who](chat_node::gossip_atom, const std::vector<std::string>& addresses) {
+            std::string line = who + ": gossip";
+            for (auto& a : addresses)
+              line += " " + a;
+            log->push_back(line);
+          },
+        };
+      },
+      reports, name);
   }
 
   /// Starts a node named `name` (also its address, unless `announced` is
