@@ -10,6 +10,9 @@
 # Waits on events (log lines) with bounds, never on fixed sleeps.
 #
 #   nodes_test.sh <tao-chat-node> <chat-check>
+#
+# CHAT_NODE_ARGS adds options to every node, e.g. a longer
+# --middleman.connection-timeout for sanitizer builds on a loaded host.
 set -euo pipefail
 node_bin=$1
 check_bin=$2
@@ -59,7 +62,8 @@ start_node() {
   local name=$1; shift
   local lines
   lines=$(count "$work/$name.log" '^node port')
-  "$node_bin" "$@" >>"$work/$name.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$node_bin" "$@" ${CHAT_NODE_ARGS:-} >>"$work/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   eval "pid_$name=$pid"
