@@ -13,6 +13,7 @@
 #
 # CHAT_NODE_ARGS adds options to every node, e.g. a longer
 # --middleman.connection-timeout for sanitizer builds on a loaded host.
+# shellcheck disable=SC2154 # port_*, node_* and pid_* are set through eval
 set -euo pipefail
 node_bin=$1
 check_bin=$2
@@ -31,7 +32,7 @@ fail() {
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # count <file> <grep pattern>: matching lines, 0 if the file does not exist yet.
-count() { cat "$1" 2>/dev/null | grep -cE -- "$2" || true; }
+count() { if [ -f "$1" ]; then grep -cE -- "$2" "$1" || true; else echo 0; fi; }
 
 # wait_for <file> <grep -E pattern> [timeout s]: until a line matches.
 wait_for() {
@@ -148,15 +149,18 @@ for n in a b c; do stop_node "$n"; done
     openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$n.pem" \
       -days 1 2>/dev/null
   done )
-tls() { echo --tls "--openssl.certificate=$work/$1.pem" "--openssl.key=$work/$1.key" \
-  "--openssl.cafile=$work/ca.pem"; }
+tls() { tls=(--tls "--openssl.certificate=$work/$1.pem" "--openssl.key=$work/$1.key"
+  "--openssl.cafile=$work/ca.pem"); }
 if "$node_bin" --tls "--openssl.certificate=$work/ta.pem" >"$work/refused.out" 2>&1; then
   fail "--tls without key and CA started"
 fi
 grep -q "refusing" "$work/refused.out" || fail "no clear error: $(cat "$work/refused.out")"
-start_node ta $(tls ta)
-start_node tb $(tls tb) --peer "127.0.0.1:$node_ta"
-start_node tc $(tls tc) --peer "127.0.0.1:$node_tb"
+tls ta
+start_node ta "${tls[@]}"
+tls tb
+start_node tb "${tls[@]}" --peer "127.0.0.1:$node_ta"
+tls tc
+start_node tc "${tls[@]}" --peer "127.0.0.1:$node_tb"
 grep -q "TLS, mutual authentication" "$work/ta.log" || fail "ta is not on TLS"
 wait_mesh 2 ta tb tc
 check --ports="$port_ta,$port_tb,$port_tc" --clients=2 --count=100 --tag=tls
