@@ -1,0 +1,128 @@
+// tao-chat-node: one node of a distributed Tao chat. Serves Tao chat clients
+// on its own port and links its room with the rooms of other nodes through
+// CAF's middleman (BASP, optionally TLS). A line from any client reaches every
+// client of every node, the sender included.
+//
+//   tao-chat-node --port=0 --node-port=0 [--peer host:port]... [--tls
+//     --openssl.certificate=cert.pem --openssl.key=key.pem --openssl.cafile=ca.pem]
+//
+// Prints "listening on H:P" (clients), "node port N" (other nodes), then one
+// line per peer up/down. Stops on SIGINT/SIGTERM.
+
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "tao/all.hpp"
+
+#include "linker.hpp"
+#include "node_config.hpp"
+#include "room.hpp"
+
+namespace {
+
+std::mutex out_mtx;
+
+void say(const std::string& line) {
+  std::lock_guard<std::mutex> guard{out_mtx};
+  std::cout << line << std::endl;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before CAF starts its threads; main waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  chat_node::node_config cfg;
+  cfg.load<caf::io::middleman>();
+  if (auto err = cfg.parse_command_line(argc, argv); !err.empty()) {
+    std::cerr << "error: " << err << '\n';
+    return 1;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  if (auto err = cfg.check(); !err.empty()) {
+    std::cerr << "error: " << err << '\n';
+    return 2;
+  }
+  if (cfg.tls)
+    cfg.load<caf::openssl::manager>();
+  caf::actor_system sys{cfg};
+
+  chat_node::room_config rcfg;
+  rcfg.incarnation = chat_node::random_incarnation();
+  auto room = chat_node::spawn_room(sys, rcfg);
+  caf::actor linker;
+  auto stop_actors = [&] {
+    if (linker)
+      caf::anon_send_exit(linker, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
+  };
+
+  // The room, published for other nodes; the linker keeps it linked.
+  auto node_port = cfg.tls
+                     ? caf::openssl::publish(room, cfg.node_port, cfg.node_host.c_str(), true)
+                     : sys.middleman().publish(room, cfg.node_port, cfg.node_host.c_str(), true);
+  if (!node_port) {
+    std::cerr << "error: cannot publish the room on " << cfg.node_host << ":" << cfg.node_port
+              << ": " << sys.render(node_port.error()) << '\n';
+    stop_actors();
+    return 1;
+  }
+  auto address = cfg.advertised_address(*node_port);
+  chat_node::linker_config lcfg;
+  lcfg.self_address = address;
+  lcfg.room = room;
+  lcfg.middleman = cfg.tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  lcfg.log = say;
+  linker = chat_node::spawn_linker(sys, lcfg);
+  caf::anon_send(room, chat_node::node_atom::value, address, linker);
+
+  // The clients' server: each connection joins the room, each line goes to it.
+  tao::server_options opts;
+  opts.host = cfg.host;
+  opts.port = cfg.port;
+  if (auto err = chat_node::serve_room(opts, room)) {
+    std::cerr << "error: " << tao::protocol::render(err) << '\n';
+    stop_actors();
+    return 1;
+  }
+  auto srv = tao::server::start(sys, std::move(opts));
+  if (!srv) {
+    std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
+    stop_actors();
+    return 1;
+  }
+  {
+    std::ostringstream os;
+    os << "node " << std::hex << rcfg.incarnation << std::dec << '\n'
+       << "listening on " << cfg.host << ":" << srv->port() << '\n'
+       << "node port " << *node_port << " (" << address << ", "
+       << (cfg.tls ? "TLS, mutual authentication" : "plain BASP") << ")";
+    say(os.str());
+  }
+  for (auto& peer : cfg.peers)
+    caf::anon_send(linker, chat_node::link_atom::value, peer);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  say("stopping");
+  caf::scoped_actor self{sys};
+  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
+    .receive([] {}, [](const caf::error&) {});
+  stop_actors();
+  return 0;
+}

@@ -1,0 +1,50 @@
+#pragma once
+
+// Command line and configuration of tao-chat-node.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+
+namespace chat_node {
+
+/// The node's options on top of CAF's (`--help` lists them all). BASP
+/// heartbeats default to every 200 ms with a 1 s connection timeout, so a
+/// dead or frozen node is dropped within about a second.
+struct node_config : caf::actor_system_config {
+  /// Address the chat clients connect to.
+  std::string host = "127.0.0.1";
+  /// Port for the chat clients; 0 picks one (printed as "listening on").
+  uint16_t port = 0;
+  /// Address the room is published on, and advertised to other nodes.
+  std::string node_host = "127.0.0.1";
+  /// Port the room is published on; 0 picks one (printed as "node port").
+  uint16_t node_port = 0;
+  /// Other nodes' "host:port", from every `--peer` (the command line is
+  /// pre-processed: CAF itself keeps only the last value of an option).
+  std::vector<std::string> peers;
+  /// Node links over TLS with mutual authentication (caf::openssl).
+  bool tls = false;
+
+  node_config();
+
+  /// Parses the command line: takes out every `--peer X` / `--peer=X`, then
+  /// lets CAF parse the rest. Returns an error message, or "" on success.
+  std::string parse_command_line(int argc, char** argv);
+
+  /// Checks the option combination: automatic connections stay off; with
+  /// `--tls`, certificate, key and CA must be given and load (never CAF's
+  /// anonymous-cipher fallback); without it, no `openssl.*` option may be
+  /// set. Returns an error message, or "" if the node may start.
+  std::string check() const;
+
+  /// "node_host:node_port" once the node port is known.
+  std::string advertised_address(uint16_t bound_port) const;
+
+private:
+  std::string peer_help_;
+};
+
+} // namespace chat_node
