@@ -17,6 +17,7 @@
 #include "tao/connection_ref.hpp"
 #include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
+#include "tao/detail/endpoint_meter.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/net/connector.hpp"
 #include "tao/protocol/error.hpp"
@@ -50,6 +51,7 @@ struct client_state {
   bool ended = false;
   std::deque<protocol::byte_buffer> offline;
   client_stats stats;
+  detail::endpoint_meter meter{nullptr};
   std::minstd_rand rng{std::random_device{}()};
   static inline const char* name = "tao.client";
 };
@@ -66,6 +68,8 @@ caf::behavior client_broker(net::connection_broker_actor* self, caf::io::scribe_
 void attempt(client_actor* self);
 
 void give_up(client_actor* self, const caf::error& reason) {
+  self->state.meter.gave_up();
+  self->state.meter.finish();
   if (self->state.options->on_give_up)
     self->state.options->on_give_up(reason);
   self->quit();
@@ -76,6 +80,8 @@ void lost(client_actor* self, const caf::error& reason) {
   auto& st = self->state;
   st.broker = nullptr;
   st.conn = connection_ref{};
+  if (st.stats.connected)
+    st.meter.gone();
   st.stats.connected = false;
   if (st.current == phase::closing) {
     self->quit();
@@ -111,7 +117,8 @@ void adopt(client_actor* self, caf::io::scribe_ptr scribe) {
 void attempt(client_actor* self) {
   auto& st = self->state;
   st.current = phase::connecting;
-  ++st.stats.attempts;
+  if (st.stats.attempts++ > 0)
+    st.meter.reconnect_attempt();
   auto& backend = self->home_system().middleman().backend();
   if (st.setup->simulated) {
     auto scribe = backend.new_tcp_scribe(st.options->host, st.options->port);
@@ -157,6 +164,8 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
   setup->self_timed_heartbeats = true;
   setup->tls = std::move(tls);
   setup->tls_peer_name = options->host;
+  init.meter = detail::endpoint_meter{options->metrics};
+  setup->on_heartbeat_sent = init.meter.heartbeat_counter();
   init.setup = std::move(setup);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -183,8 +192,10 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       st.joined = true;
       st.conn = ref;
       st.failures = 0;
-      ++st.stats.connects;
+      if (st.stats.connects++ > 0)
+        st.meter.reconnected();
       st.stats.connected = true;
+      st.meter.opened();
       self->monitor(ref.actor());
       if (st.current == phase::closing) {
         ref.close();
@@ -204,6 +215,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       if (st.ended)
         return;
       st.ended = true;
+      st.meter.closed(reason);
       if (deliberate)
         st.current = phase::closing;
       lost(self, reason ? reason : protocol::make_error(errc::closed, "closed by the peer"));

@@ -10,6 +10,7 @@
 #include <caf/message.hpp>
 
 #include "tao/handlers.hpp"
+#include "tao/metrics.hpp"
 #include "tao/net/tls_options.hpp"
 #include "tao/protocol/codec.hpp"
 
@@ -75,6 +76,10 @@ struct connection_options {
   /// did. A failed handshake closes only that connection, with
   /// `errc::tls_failure` passed to on_error and on_close.
   tls_options tls;
+
+  /// Prometheus metrics to count into (see `tao::metrics`); null, the
+  /// default, counts nothing beyond the per-connection `connection_stats`.
+  metrics_ptr metrics;
 
   /// Outbound bytes queued per connection (encoded, not yet on the wire) above
   /// which `overflow` applies. Tao's counterpart is `BufferSizeOption`

@@ -1,5 +1,6 @@
 #include "tao/server.hpp"
 
+#include <chrono>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -16,6 +17,7 @@
 
 #include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
+#include "tao/detail/endpoint_meter.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/protocol/error.hpp"
@@ -27,6 +29,11 @@ using protocol::errc;
 namespace {
 
 using stop_timeout_atom = caf::atom_constant<caf::atom("tao_stopto")>;
+
+using metrics_tick_atom = caf::atom_constant<caf::atom("tao_mtick")>;
+
+/// How often a server with metrics publishes its queued bytes.
+constexpr auto metrics_period = std::chrono::seconds(1);
 
 struct member {
   uint64_t id;
@@ -45,6 +52,7 @@ struct server_state {
   bool stopping = false;
   std::vector<caf::response_promise> stop_waiters;
   server_stats stats;
+  detail::endpoint_meter meter{nullptr};
   static inline const char* name = "tao.server";
 };
 
@@ -52,6 +60,7 @@ using server_actor = caf::stateful_actor<server_state, caf::io::broker>;
 
 void finish_stop(server_actor* self) {
   auto& st = self->state;
+  st.meter.finish();
   for (auto& rp : st.stop_waiters)
     rp.deliver(caf::unit);
   st.stop_waiters.clear();
@@ -92,7 +101,12 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
   auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor());
   setup->tls = std::move(tls);
+  init.meter = detail::endpoint_meter{options->metrics};
+  setup->on_heartbeat_sent = init.meter.heartbeat_counter();
   init.setup = std::move(setup);
+  if (init.meter.enabled())
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), metrics_period,
+                           metrics_tick_atom::value);
   // Brokers and server watch each other by monitor: a broker's end cleans
   // the table, the server's end resets every connection.
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -103,6 +117,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     st.conns.erase(i->second.id);
     st.brokers.erase(i);
     ++st.stats.closed;
+    st.meter.gone();
     if (st.stopping && st.brokers.empty())
       finish_stop(self);
   });
@@ -125,6 +140,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       auto& st = self->state;
       if (st.stopping || st.brokers.size() >= st.options->max_connections) {
         ++st.stats.refused_max_connections;
+        st.meter.refused("max_connections");
         self->close(msg.handle);
         return;
       }
@@ -133,6 +149,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       self->monitor(broker);
       st.brokers.emplace(broker.address(), member{id, broker});
       ++st.stats.accepted;
+      st.meter.opened();
     },
     [](const caf::io::acceptor_closed_msg&) {
       // The listening socket failed or was closed by stop.
@@ -151,11 +168,27 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     },
     [self](left_atom, uint64_t, const caf::error& reason, bool) {
       // Connections leave the table when their broker terminates (down
-      // handler); this only counts refusals by on_connect.
-      if (protocol::is(reason, errc::refused))
-        ++self->state.stats.refused_on_connect;
-      else if (protocol::is(reason, errc::tls_failure))
-        ++self->state.stats.tls_failures;
+      // handler); this counts why they ended.
+      auto& st = self->state;
+      st.meter.closed(reason);
+      if (protocol::is(reason, errc::refused)) {
+        ++st.stats.refused_on_connect;
+        st.meter.refused("on_connect");
+      } else if (protocol::is(reason, errc::tls_failure)) {
+        ++st.stats.tls_failures;
+        st.meter.refused("tls");
+      }
+    },
+    [self](metrics_tick_atom) {
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      size_t queued = 0;
+      for (auto& kvp : st.conns)
+        queued += kvp.second.queued_bytes();
+      st.meter.queued(queued);
+      caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), metrics_period,
+                             metrics_tick_atom::value);
     },
     [self](reload_tls_atom) -> caf::result<caf::unit_t> {
       auto& ctx = self->state.setup->tls;

@@ -19,9 +19,12 @@ struct config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 12345;
   tao::examples::tls_flags tls;
+  std::string metrics;
   config() {
     opt_group group{custom_options_, "global"};
-    group.add(host, "host", "address").add(port, "port", "port");
+    group.add(host, "host", "address")
+      .add(port, "port", "port")
+      .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)");
     tls.add_server_flags(group);
   }
 };
@@ -41,6 +44,11 @@ int main(int argc, char** argv) {
   opts.host = cfg.host;
   opts.port = cfg.port;
   opts.tls = cfg.tls.server_options();
+  if (!cfg.metrics.empty()) {
+    opts.metrics = std::make_shared<tao::metrics>();
+    if (auto err = opts.metrics->serve(cfg.metrics))
+      return std::cerr << tao::protocol::render(err) << '\n', 1;
+  }
   opts.handlers.on<chat_message>(
     [](tao::connection& c, const chat_message& m) { c.server().broadcast(m); });
   auto srv = tao::server::start(sys, std::move(opts));

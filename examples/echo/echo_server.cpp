@@ -25,10 +25,12 @@ struct config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 12345;
   tao::examples::tls_flags tls;
+  std::string metrics;
   config() {
     opt_group group{custom_options_, "global"};
     group.add(host, "host", "address to listen on")
-      .add(port, "port", "port to listen on (0: pick one)");
+      .add(port, "port", "port to listen on (0: pick one)")
+      .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)");
     tls.add_server_flags(group);
   }
 };
@@ -57,6 +59,14 @@ int main(int argc, char** argv) {
   opts.host = cfg.host;
   opts.port = cfg.port;
   opts.tls = cfg.tls.server_options();
+  if (!cfg.metrics.empty()) {
+    opts.metrics = std::make_shared<tao::metrics>();
+    if (auto err = opts.metrics->serve(cfg.metrics)) {
+      std::cerr << "error: " << tao::protocol::render(err) << '\n';
+      return 1;
+    }
+    std::cout << "metrics on http://" << cfg.metrics << "/metrics" << std::endl;
+  }
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& msg) {
     if (auto err = c.write(msg))
       std::cerr << "echo to " << c.name() << " failed: " << tao::protocol::render(err) << '\n';

@@ -35,7 +35,7 @@ connection_host::connection_host(std::shared_ptr<const connection_options> optio
                                  const net::connection_info& info, tao::server server,
                                  caf::actor owner)
   : options_(std::move(options)), server_(std::move(server)), owner_(std::move(owner)),
-    conn_(*this, *options_, info) {
+    conn_(*this, *options_, info), meter_(options_->metrics) {
 }
 
 connection_host::~connection_host() = default;
@@ -130,7 +130,17 @@ void connection_host::dispatch(const protocol::frame_view& frame) {
   ++stats.frames_in;
   stats.bytes_in += frame.payload.size();
   if (auto* invoke = options_->handlers.find(frame.type)) {
-    if (auto err = (*invoke)(conn_, frame.payload))
+    meter_.received(frame.type, frame.payload.size());
+    if (!meter_.enabled()) {
+      if (auto err = (*invoke)(conn_, frame.payload))
+        fail(err);
+      return;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto err = (*invoke)(conn_, frame.payload);
+    meter_.handler_time(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (err)
       fail(err);
     return;
   }
@@ -146,6 +156,7 @@ void connection_host::dispatch(const protocol::frame_view& frame) {
   }
   const auto& reg = options_->handlers.registry();
   if (reg.contains(frame.type)) {
+    meter_.received(frame.type, frame.payload.size());
     auto msg = reg.decode(frame);
     if (!msg) {
       fail(msg.error());
@@ -234,6 +245,7 @@ void connection_host::handle_closed(const caf::error& reason) {
   conn_.out_.clear();
   if (reason && !protocol::is(reason, errc::refused) && reason != last_error_)
     handle_error(reason);
+  meter_.finish(conn_.stats_);
   if (options_->on_close)
     options_->on_close(conn_, reason);
   if (owner_)
@@ -256,6 +268,7 @@ void connection_host::add_sched(caf::timespan period, const connection::timer_ca
 }
 
 void connection_host::flush() {
+  meter_.publish(conn_.stats_, conn_.timers_.size());
   if (conn_.out_.empty())
     return;
   protocol::byte_buffer bytes;

@@ -7,6 +7,7 @@
 #include <caf/local_actor.hpp>
 
 #include "tao/connection.hpp"
+#include "tao/detail/traffic_meter.hpp"
 #include "tao/net/connection_sink.hpp"
 #include "tao/options.hpp"
 #include "tao/protocol/frame_batch.hpp"
@@ -78,6 +79,11 @@ public:
   /// Asks the broker to close.
   virtual void request_close(caf::error reason, bool abort) = 0;
 
+  /// The connection's share of the metrics.
+  traffic_meter& meter() noexcept {
+    return meter_;
+  }
+
   /// The options.
   const connection_options& options() const noexcept {
     return *options_;
@@ -104,6 +110,7 @@ private:
   tao::connection conn_;
   bool closed_ = false;
   caf::error last_error_;
+  traffic_meter meter_;
 };
 
 } // namespace tao::detail

@@ -230,8 +230,11 @@ void heartbeat_tick(connection_broker_actor* self) {
   protocol::byte_buffer beat;
   if (st.info.budget->writable()
       && !protocol::encode_message(*setup.codec, protocol::heartbeat::now(), beat)
-      && st.info.budget->try_reserve(beat.size()))
+      && st.info.budget->try_reserve(beat.size())) {
     write_bytes(self, std::move(beat));
+    if (setup.on_heartbeat_sent)
+      setup.on_heartbeat_sent();
+  }
   if (setup.self_timed_heartbeats)
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), setup.heartbeat_period,
                            heartbeat_atom::value);

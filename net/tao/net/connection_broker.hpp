@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,9 @@ struct broker_setup {
   std::shared_ptr<tls_context> tls;
   /// Clients: the host connected to (SNI and certificate name check).
   std::string tls_peer_name;
+  /// Called on the I/O thread after each heartbeat sent (metrics); may be
+  /// empty.
+  std::function<void()> on_heartbeat_sent;
   /// The server or client owning the connections; each broker monitors it
   /// and resets its connection when the owner terminates. May be null.
   caf::actor owner;

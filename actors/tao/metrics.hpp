@@ -1,0 +1,98 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/error.hpp>
+
+namespace prometheus {
+class Registry;
+class Exposer;
+class Counter;
+class Gauge;
+class Histogram;
+template <class T>
+class Family;
+} // namespace prometheus
+
+namespace tao {
+
+/// Prometheus metrics of tao's servers and clients (prometheus-cpp). One
+/// object may serve any number of servers and clients: give each the same
+/// `metrics_ptr` in its options and their counts add up.
+///
+/// Counting costs the hot path little: connections publish their traffic
+/// once per activation (a batch of frames), not per frame, and per-type
+/// counters are resolved once per connection.
+///
+/// Thread-safe: all members may be called from any thread.
+class metrics {
+public:
+  /// A fresh registry with every tao metric (see docs/operations.md).
+  metrics();
+
+  ~metrics();
+
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  /// Serves the Prometheus text format on `http://address/metrics`;
+  /// `address` is "host:port", e.g. "127.0.0.1:9464" (port 0 picks one, see
+  /// `port`). Fails with `errc::network_failure` if it cannot bind, or
+  /// `errc::invalid_argument` if called twice.
+  caf::error serve(const std::string& address);
+
+  /// The port `serve` bound, or 0.
+  uint16_t port() const;
+
+  /// The current metrics in the Prometheus text format.
+  std::string text() const;
+
+  /// The underlying registry, to add application metrics next to tao's.
+  std::shared_ptr<prometheus::Registry> registry() const noexcept {
+    return registry_;
+  }
+
+  // -- metric families (used by the framework) --------------------------------
+
+  /// The families, in registration order.
+  struct families {
+    prometheus::Family<prometheus::Gauge>& connections;
+    prometheus::Family<prometheus::Counter>& accepted;
+    prometheus::Family<prometheus::Counter>& refused;
+    prometheus::Family<prometheus::Counter>& closed;
+    prometheus::Family<prometheus::Counter>& frames_in;
+    prometheus::Family<prometheus::Counter>& bytes_in;
+    prometheus::Family<prometheus::Counter>& frames_out;
+    prometheus::Family<prometheus::Counter>& bytes_out;
+    prometheus::Family<prometheus::Counter>& unknown_frames;
+    prometheus::Family<prometheus::Counter>& would_block;
+    prometheus::Family<prometheus::Histogram>& handler_seconds;
+    prometheus::Family<prometheus::Gauge>& queued_bytes;
+    prometheus::Family<prometheus::Counter>& heartbeats_sent;
+    prometheus::Family<prometheus::Counter>& heartbeats_received;
+    prometheus::Family<prometheus::Counter>& reconnect_attempts;
+    prometheus::Family<prometheus::Counter>& reconnects;
+    prometheus::Family<prometheus::Counter>& give_ups;
+    prometheus::Family<prometheus::Gauge>& timers;
+  };
+
+  /// The families of this registry.
+  const families& family() const noexcept {
+    return *families_;
+  }
+
+  /// Bucket bounds of `tao_handler_duration_seconds`.
+  static const std::vector<double>& handler_buckets();
+
+private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<families> families_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+/// Shared handle on a metrics registry; null means no metrics.
+using metrics_ptr = std::shared_ptr<metrics>;
+
+} // namespace tao
