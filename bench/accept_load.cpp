@@ -76,6 +76,7 @@ void run_accept_load(const load_args& args, load_result& out) {
   std::vector<std::thread> workers;
   std::mutex mtx;
   auto cpu0 = process_cpu_seconds();
+  auto srv0 = process_cpu_seconds(args.server_pid);
   auto t0 = clock_type::now();
   for (size_t i = 0; i < threads; ++i) {
     int share = args.conns / args.connectors + (static_cast<int>(i) < args.conns % args.connectors);
@@ -85,6 +86,7 @@ void run_accept_load(const load_args& args, load_result& out) {
     w.join();
   out.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
   out.cpu_seconds = process_cpu_seconds() - cpu0;
+  out.server_cpu_seconds = process_cpu_seconds(args.server_pid) - srv0;
   for (auto& list : fds)
     for (int fd : list) {
       linger l{1, 0};

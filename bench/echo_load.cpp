@@ -99,6 +99,7 @@ public:
     bool measuring = a_.warmup <= 0;
     int64_t start = t, cpu_start_t = t;
     double cpu_start = process_cpu_seconds();
+    double srv_start = process_cpu_seconds(a_.server_pid);
     auto end = start + static_cast<int64_t>((a_.warmup + a_.duration) * 1e9);
     const bool progress = !a_.quiet && a_.duration > 3;
     int64_t next_report = t + 1'000'000'000;
@@ -111,6 +112,7 @@ public:
         r_.units = r_.bytes = 0;
         r_.latency.clear();
         cpu_start = process_cpu_seconds();
+        srv_start = process_cpu_seconds(a_.server_pid);
         cpu_start_t = start = t;
         reported = 0;
       }
@@ -128,6 +130,7 @@ public:
       std::fputc('\n', stderr);
     r_.seconds = static_cast<double>(now_ns() - cpu_start_t) / 1e9;
     r_.cpu_seconds = process_cpu_seconds() - cpu_start;
+    r_.server_cpu_seconds = process_cpu_seconds(a_.server_pid) - srv_start;
     if (r_.units == 0)
       fail("no echo arrived");
   }

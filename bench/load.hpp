@@ -28,6 +28,8 @@ struct load_args {
   double warmup = 0;
   /// Threads opening connections in parallel (accept).
   int connectors = 1;
+  /// A server process whose CPU use is measured over the same interval (0: none).
+  int server_pid = 0;
   bool json = false;
   bool quiet = false;
 };
@@ -42,6 +44,8 @@ struct load_result {
   uint64_t bytes = 0;
   /// CPU time of this process over the measured interval, in seconds.
   double cpu_seconds = 0;
+  /// CPU time of `server_pid` over the measured interval, in seconds.
+  double server_cpu_seconds = 0;
   /// Round trips (tlv, pingpong) or connect-to-echo times (accept).
   latency_histogram latency;
   /// Why the run failed (bad echo, closed connection); empty if it did not.
@@ -57,5 +61,8 @@ void run_accept_load(const load_args& args, load_result& out);
 
 /// This process's CPU time (user + system) in seconds.
 double process_cpu_seconds();
+
+/// CPU time (user + system) of process `pid` in seconds; 0 if unknown.
+double process_cpu_seconds(int pid);
 
 } // namespace tao::bench

@@ -12,11 +12,15 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "load.hpp"
 
@@ -49,6 +53,8 @@ void add_flags(CLI::App& app, load_args& a) {
   app.add_option("--connectors", a.connectors, "parallel connecting threads (accept)")
     ->check(CLI::Range(1, 256))
     ->capture_default_str();
+  app.add_option("--server-pid", a.server_pid, "also report this process's CPU share")
+    ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", a.json, "print one JSON object instead of a line");
   app.add_flag("--quiet", a.quiet, "no progress line");
 }
@@ -58,21 +64,22 @@ void print(const load_args& a, const load_result& r) {
   double rate = static_cast<double>(r.units) / secs;
   double mbps = static_cast<double>(r.bytes) / secs / 1e6;
   double cpu = 100.0 * r.cpu_seconds / secs;
+  double srv_cpu = 100.0 * r.server_cpu_seconds / secs;
   const auto& h = r.latency;
   if (a.json)
     std::printf("{\"mode\":\"%s\",\"conns\":%d,\"window\":%d,\"size\":%zu,\"seconds\":%.3f,"
                 "\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-                "\"p999_us\":%.1f,\"client_cpu_pct\":%.0f,\"ok\":%s}\n",
+                "\"p999_us\":%.1f,\"client_cpu_pct\":%.0f,\"server_cpu_pct\":%.0f,\"ok\":%s}\n",
                 a.mode.c_str(), a.conns, a.window, a.size, r.seconds, rate, mbps,
-                h.quantile_us(0.5), h.quantile_us(0.99), h.quantile_us(0.999), cpu,
+                h.quantile_us(0.5), h.quantile_us(0.99), h.quantile_us(0.999), cpu, srv_cpu,
                 r.failure.empty() ? "true" : "false");
   else
     std::printf("%s conns=%d window=%d size=%zu: %.0f %s/s, %.2f MB/s, p50 %.1f us, p99 %.1f us, "
-                "p99.9 %.1f us, client CPU %.0f%%%s%s\n",
+                "p99.9 %.1f us, client CPU %.0f%%, server CPU %.0f%%%s%s\n",
                 a.mode.c_str(), a.conns, a.window, a.size, rate,
                 a.mode == "accept" ? "conns" : "msgs", mbps, h.quantile_us(0.5),
-                h.quantile_us(0.99), h.quantile_us(0.999), cpu, r.failure.empty() ? "" : ": ",
-                r.failure.c_str());
+                h.quantile_us(0.99), h.quantile_us(0.999), cpu, srv_cpu,
+                r.failure.empty() ? "" : ": ", r.failure.c_str());
 }
 
 } // namespace
@@ -84,6 +91,25 @@ double tao::bench::process_cpu_seconds() {
     return tv.tv_sec + tv.tv_usec / 1e6;
   };
   return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+double tao::bench::process_cpu_seconds(int pid) {
+  if (pid <= 0)
+    return 0;
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  // Fields after the command name (which may hold spaces): state is field 3,
+  // utime and stime are fields 14 and 15.
+  auto pos = stat.rfind(')');
+  if (pos == std::string::npos)
+    return 0;
+  std::istringstream fields{stat.substr(pos + 2)};
+  std::string skip;
+  for (int i = 3; i < 14; ++i)
+    fields >> skip;
+  unsigned long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 int main(int argc, char** argv) {
