@@ -25,12 +25,14 @@ struct config : caf::actor_system_config {
   std::string dispatch = "scheduled";
   std::string codec = "tlv";
   size_t read_chunk = 32 * 1024;
+  size_t max_reads = 0;
   config() {
     opt_group{custom_options_, "global"}
       .add(port, "port", "port to listen on (0: pick one)")
       .add(dispatch, "dispatch", "where handlers run: scheduled or inline")
       .add(codec, "codec", "framing: tlv or raw (pass-through)")
-      .add(read_chunk, "read-chunk", "bytes per read system call");
+      .add(read_chunk, "read-chunk", "bytes per read system call")
+      .add(max_reads, "max-reads", "CAF's middleman.max-consecutive-reads (0: CAF's 50)");
   }
 };
 
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (cfg.max_reads > 0)
+    cfg.set("middleman.max-consecutive-reads", cfg.max_reads);
   caf::actor_system sys{cfg};
   tao::server_options opts;
   opts.port = cfg.port;
