@@ -1,47 +1,104 @@
 // epoll-echo-server: the physical-limit reference for tao's echo server. A
 // single-threaded, level-triggered epoll loop that parses TLV frames (type 1
 // or any) and writes each frame back. Wire-compatible with tao-echo-server.
+// With --raw it echoes whatever arrives, unframed (muduo's pingpong server).
 //
-//   epoll-echo-server --port=P     (prints "listening on 127.0.0.1:P")
+//   epoll-echo-server --port=P [--raw]    (prints "listening on 127.0.0.1:P")
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 namespace {
 
 struct client {
-  std::vector<char> in;
+  std::vector<char> in; // bytes of an incomplete frame
   std::vector<char> out;
   size_t out_pos = 0;
+  bool want_out = false;
 };
+
+/// Length of the complete TLV frames at the start of `data`.
+size_t complete_frames(const char* data, size_t size) {
+  size_t pos = 0;
+  while (size - pos >= 8) {
+    uint32_t plen;
+    std::memcpy(&plen, data + pos + 4, 4);
+    if (size - pos - 8 < plen)
+      break;
+    pos += 8 + plen;
+  }
+  return pos;
+}
+
+/// Sends `data` right away if nothing is queued before it; queues the rest.
+/// Returns false if the connection is broken.
+bool echo(int fd, client& c, const char* data, size_t size) {
+  if (c.out_pos == c.out.size() && size > 0) {
+    auto w = send(fd, data, size, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN)
+      return false;
+    if (w > 0) {
+      data += w;
+      size -= static_cast<size_t>(w);
+    }
+  }
+  c.out.insert(c.out.end(), data, data + size);
+  return true;
+}
+
+/// Sends queued bytes. Returns false if the connection is broken.
+bool flush(int fd, client& c) {
+  if (c.out_pos < c.out.size()) {
+    auto w = send(fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN)
+      return false;
+    if (w > 0)
+      c.out_pos += static_cast<size_t>(w);
+  }
+  if (c.out_pos == c.out.size()) {
+    c.out.clear();
+    c.out_pos = 0;
+  }
+  return true;
+}
 
 } // namespace
 
 int main(int argc, char** argv) {
   int port = 0;
-  for (int i = 1; i < argc; ++i)
+  bool raw = false;
+  for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--port=", 7) == 0)
       port = std::atoi(argv[i] + 7);
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    else if (std::strcmp(argv[i], "--raw") == 0)
+      raw = true;
+  }
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(lfd, 1024) != 0) {
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || listen(lfd, SOMAXCONN) != 0) {
     std::perror("bind/listen");
     return 1;
   }
@@ -54,62 +111,71 @@ int main(int argc, char** argv) {
   ev.events = EPOLLIN;
   ev.data.fd = lfd;
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-  std::unordered_map<int, client> clients;
+  std::vector<client> clients; // indexed by file descriptor
   std::vector<epoll_event> events(256);
   std::vector<char> buf(64 * 1024);
+  auto drop = [&](int fd) {
+    close(fd);
+    clients[static_cast<size_t>(fd)] = client{};
+  };
   for (;;) {
     int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), -1);
     for (int k = 0; k < n; ++k) {
       int fd = events[static_cast<size_t>(k)].data.fd;
       if (fd == lfd) {
-        int cfd = accept(lfd, nullptr, nullptr);
-        if (cfd < 0)
-          continue;
-        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        epoll_event cev{};
-        cev.events = EPOLLIN;
-        cev.data.fd = cfd;
-        epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev);
-        clients[cfd];
+        int cfd;
+        while ((cfd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+          setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+          if (clients.size() <= static_cast<size_t>(cfd))
+            clients.resize(static_cast<size_t>(cfd) + 1);
+          epoll_event cev{};
+          cev.events = EPOLLIN;
+          cev.data.fd = cfd;
+          epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev);
+        }
         continue;
       }
-      auto& c = clients[fd];
-      if (events[static_cast<size_t>(k)].events & EPOLLIN) {
+      auto& c = clients[static_cast<size_t>(fd)];
+      if (events[static_cast<size_t>(k)].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
         auto r = read(fd, buf.data(), buf.size());
-        if (r <= 0) {
-          close(fd);
-          clients.erase(fd);
+        if (r == 0 || (r < 0 && errno != EAGAIN)) {
+          drop(fd);
           continue;
         }
-        c.in.insert(c.in.end(), buf.data(), buf.data() + r);
-        size_t pos = 0;
-        while (c.in.size() - pos >= 8) {
-          uint32_t plen;
-          std::memcpy(&plen, c.in.data() + pos + 4, 4);
-          if (c.in.size() - pos < 8 + plen)
-            break;
-          c.out.insert(c.out.end(), c.in.data() + pos, c.in.data() + pos + 8 + plen);
-          pos += 8 + plen;
+        bool ok = true;
+        if (r > 0 && raw) {
+          ok = echo(fd, c, buf.data(), static_cast<size_t>(r));
+        } else if (r > 0) {
+          const char* data = buf.data();
+          size_t size = static_cast<size_t>(r);
+          if (!c.in.empty()) {
+            c.in.insert(c.in.end(), data, data + size);
+            data = c.in.data();
+            size = c.in.size();
+          }
+          size_t done = complete_frames(data, size);
+          ok = echo(fd, c, data, done);
+          if (data == buf.data())
+            c.in.assign(data + done, data + size);
+          else
+            c.in.erase(c.in.begin(), c.in.begin() + static_cast<long>(done));
         }
-        c.in.erase(c.in.begin(), c.in.begin() + static_cast<long>(pos));
+        if (!ok) {
+          drop(fd);
+          continue;
+        }
       }
-      if (c.out_pos < c.out.size()) {
-        auto w = write(fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos);
-        if (w > 0)
-          c.out_pos += static_cast<size_t>(w);
-        if (c.out_pos == c.out.size()) {
-          c.out.clear();
-          c.out_pos = 0;
-        }
+      if (!flush(fd, c)) {
+        drop(fd);
+        continue;
+      }
+      bool want = !c.out.empty();
+      if (want != c.want_out) {
         epoll_event mev{};
-        mev.events = EPOLLIN | (c.out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+        mev.events = EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
         mev.data.fd = fd;
         epoll_ctl(ep, EPOLL_CTL_MOD, fd, &mev);
-      } else if (events[static_cast<size_t>(k)].events & EPOLLOUT) {
-        epoll_event mev{};
-        mev.events = EPOLLIN;
-        mev.data.fd = fd;
-        epoll_ctl(ep, EPOLL_CTL_MOD, fd, &mev);
+        c.want_out = want;
       }
     }
   }

@@ -1,208 +1,133 @@
-// tao-bench: TLV echo load generator (first cut; see issue "Benchmarks").
+// tao-bench: load generator for echo servers (see docs/benchmarks.md).
 //
-//   tao-bench --host=127.0.0.1 --port=P --conns=N --window=W --size=S --duration=SEC
+//   tao-bench --mode=tlv --port=P --conns=N --window=W --size=S --duration=SEC
 //
-// Each connection keeps W frames of type 1 with S-byte payloads in flight and
-// checks every echo (type, length, payload bytes). Single-threaded epoll, so
-// one core drives the load. Prints msgs/s, MB/s (payload+header, one
-// direction) and, per round trip, latency percentiles.
+// tlv: each connection keeps W frames of type 1 with S-byte payloads in
+// flight and checks every echo (type, length, payload bytes). pingpong:
+// muduo/Asio's method: each session sends W blocks of S bytes on connect and
+// echoes whatever comes back, no framing; every byte is checked. accept:
+// parallel connectors open N connections, each exchanging one frame. Prints
+// msgs/s, MB/s (received, headers included), round-trip percentiles and the
+// client's own CPU use, so a saturated client shows.
 
-#include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
 #include <string>
-#include <vector>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "load.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using tao::bench::load_args;
+using tao::bench::load_result;
 
-struct args {
-  std::string host = "127.0.0.1";
-  int port = 12345;
-  int conns = 1;
-  int window = 1;
-  size_t size = 64;
-  double duration = 5;
-  bool json = false;
-};
-
-struct conn {
-  int fd = -1;
-  std::vector<char> out;
-  size_t out_pos = 0;
-  std::vector<char> in;
-  std::vector<clock_type::time_point> sent_at; // FIFO of in-flight frames
-  size_t sent_head = 0;
-  uint64_t seq_out = 0;
-  uint64_t seq_in = 0;
-};
-
-bool parse(int argc, char** argv, args& a) {
-  for (int i = 1; i < argc; ++i) {
-    std::string x = argv[i];
-    auto val = [&](const char* key) -> const char* {
-      auto k = std::string{"--"} + key + "=";
-      return x.rfind(k, 0) == 0 ? argv[i] + k.size() : nullptr;
-    };
-    const char* v = nullptr;
-    if ((v = val("host")))
-      a.host = v;
-    else if ((v = val("port")))
-      a.port = std::atoi(v);
-    else if ((v = val("conns")))
-      a.conns = std::atoi(v);
-    else if ((v = val("window")))
-      a.window = std::atoi(v);
-    else if ((v = val("size")))
-      a.size = std::strtoul(v, nullptr, 10);
-    else if ((v = val("duration")))
-      a.duration = std::atof(v);
-    else if (x == "--json")
-      a.json = true;
-    else {
-      std::fprintf(stderr, "usage: tao-bench --host=H --port=P --conns=N --window=W --size=BYTES "
-                           "--duration=SECONDS [--json]\n");
-      return false;
-    }
-  }
-  return a.conns > 0 && a.window > 0;
+void add_flags(CLI::App& app, load_args& a) {
+  app.add_option("--mode", a.mode, "tlv (Tao frames), pingpong (raw echo) or accept")
+    ->check(CLI::IsMember({"tlv", "pingpong", "accept"}))
+    ->capture_default_str();
+  app.add_option("--host", a.host, "server address (IPv4)")->capture_default_str();
+  app.add_option("--port", a.port, "server port")->capture_default_str();
+  app.add_option("--conns", a.conns, "connections")
+    ->check(CLI::Range(1, 1000000))
+    ->capture_default_str();
+  app.add_option("--window", a.window, "frames (blocks) in flight per connection; 1: closed loop")
+    ->check(CLI::Range(1, 100000))
+    ->capture_default_str();
+  app.add_option("--size", a.size, "payload (block) bytes")
+    ->check(CLI::Range(size_t{1}, size_t{8} << 20))
+    ->capture_default_str();
+  app.add_option("--duration", a.duration, "measured seconds")
+    ->check(CLI::PositiveNumber)
+    ->capture_default_str();
+  app.add_option("--warmup", a.warmup, "seconds run before measuring")
+    ->check(CLI::NonNegativeNumber)
+    ->capture_default_str();
+  app.add_option("--connectors", a.connectors, "parallel connecting threads (accept)")
+    ->check(CLI::Range(1, 256))
+    ->capture_default_str();
+  app.add_option("--server-pid", a.server_pid, "also report this process's CPU share")
+    ->check(CLI::NonNegativeNumber);
+  app.add_flag("--json", a.json, "print one JSON object instead of a line");
+  app.add_flag("--quiet", a.quiet, "no progress line");
 }
 
-void put_frame(conn& c, size_t size) {
-  char hdr[8];
-  uint32_t type = 1, len = static_cast<uint32_t>(size);
-  std::memcpy(hdr, &type, 4); // little-endian host assumed (x86_64)
-  std::memcpy(hdr + 4, &len, 4);
-  c.out.insert(c.out.end(), hdr, hdr + 8);
-  auto fill = static_cast<char>('a' + c.seq_out++ % 26);
-  c.out.insert(c.out.end(), size, fill);
-  c.sent_at.push_back(clock_type::now());
+void print(const load_args& a, const load_result& r) {
+  double secs = r.seconds > 0 ? r.seconds : 1;
+  double rate = static_cast<double>(r.units) / secs;
+  double mbps = static_cast<double>(r.bytes) / secs / 1e6;
+  double cpu = 100.0 * r.cpu_seconds / secs;
+  double srv_cpu = 100.0 * r.server_cpu_seconds / secs;
+  const auto& h = r.latency;
+  if (a.json)
+    std::printf("{\"mode\":\"%s\",\"conns\":%d,\"window\":%d,\"size\":%zu,\"seconds\":%.3f,"
+                "\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+                "\"p999_us\":%.1f,\"client_cpu_pct\":%.0f,\"server_cpu_pct\":%.0f,\"ok\":%s}\n",
+                a.mode.c_str(), a.conns, a.window, a.size, r.seconds, rate, mbps,
+                h.quantile_us(0.5), h.quantile_us(0.99), h.quantile_us(0.999), cpu, srv_cpu,
+                r.failure.empty() ? "true" : "false");
+  else
+    std::printf("%s conns=%d window=%d size=%zu: %.0f %s/s, %.2f MB/s, p50 %.1f us, p99 %.1f us, "
+                "p99.9 %.1f us, client CPU %.0f%%, server CPU %.0f%%%s%s\n",
+                a.mode.c_str(), a.conns, a.window, a.size, rate,
+                a.mode == "accept" ? "conns" : "msgs", mbps, h.quantile_us(0.5),
+                h.quantile_us(0.99), h.quantile_us(0.999), cpu, srv_cpu,
+                r.failure.empty() ? "" : ": ", r.failure.c_str());
 }
 
 } // namespace
 
-int main(int argc, char** argv) {
-  args a;
-  if (!parse(argc, argv, a))
-    return 2;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(a.port));
-  inet_pton(AF_INET, a.host.c_str(), &addr.sin_addr);
-  int ep = epoll_create1(0);
-  std::vector<conn> conns(static_cast<size_t>(a.conns));
-  for (size_t i = 0; i < conns.size(); ++i) {
-    auto& c = conns[i];
-    c.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      std::perror("connect");
-      return 1;
-    }
-    int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.u64 = i;
-    epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
-    for (int w = 0; w < a.window; ++w)
-      put_frame(c, a.size);
-  }
-  std::vector<double> lat_us;
-  lat_us.reserve(1 << 20);
-  uint64_t msgs = 0;
-  const size_t frame = a.size + 8;
-  auto start = clock_type::now();
-  auto deadline =
-    start
-    + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(a.duration));
-  std::vector<epoll_event> events(256);
-  std::vector<char> rbuf(256 * 1024);
-  bool failed = false;
-  while (!failed && clock_type::now() < deadline) {
-    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
-    for (int k = 0; k < n && !failed; ++k) {
-      auto& c = conns[events[static_cast<size_t>(k)].data.u64];
-      if (events[static_cast<size_t>(k)].events & (EPOLLERR | EPOLLHUP)) {
-        std::fprintf(stderr, "connection error\n");
-        failed = true;
-        break;
-      }
-      if (events[static_cast<size_t>(k)].events & EPOLLIN) {
-        auto r = read(c.fd, rbuf.data(), rbuf.size());
-        if (r <= 0) {
-          std::fprintf(stderr, "server closed the connection\n");
-          failed = true;
-          break;
-        }
-        c.in.insert(c.in.end(), rbuf.data(), rbuf.data() + r);
-        size_t pos = 0;
-        auto now = clock_type::now();
-        while (c.in.size() - pos >= frame) {
-          uint32_t type, len;
-          std::memcpy(&type, c.in.data() + pos, 4);
-          std::memcpy(&len, c.in.data() + pos + 4, 4);
-          auto fill = static_cast<char>('a' + c.seq_in++ % 26);
-          if (type != 1 || len != a.size
-              || std::any_of(c.in.data() + pos + 8, c.in.data() + pos + frame,
-                             [fill](char ch) { return ch != fill; })) {
-            std::fprintf(stderr, "bad echo\n");
-            failed = true;
-            break;
-          }
-          pos += frame;
-          ++msgs;
-          lat_us.push_back(
-            std::chrono::duration<double, std::micro>(now - c.sent_at[c.sent_head++]).count());
-          put_frame(c, a.size);
-        }
-        c.in.erase(c.in.begin(), c.in.begin() + static_cast<long>(pos));
-        if (c.sent_head > 4096) {
-          c.sent_at.erase(c.sent_at.begin(), c.sent_at.begin() + static_cast<long>(c.sent_head));
-          c.sent_head = 0;
-        }
-      }
-      if (c.out_pos < c.out.size()) {
-        auto w = write(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos);
-        if (w > 0)
-          c.out_pos += static_cast<size_t>(w);
-        if (c.out_pos == c.out.size()) {
-          c.out.clear();
-          c.out_pos = 0;
-        }
-      }
-    }
-  }
-  double secs = std::chrono::duration<double>(clock_type::now() - start).count();
-  std::sort(lat_us.begin(), lat_us.end());
-  auto pct = [&](double p) {
-    return lat_us.empty()
-             ? 0.0
-             : lat_us[std::min(lat_us.size() - 1, static_cast<size_t>(p * lat_us.size()))];
+double tao::bench::process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) {
+    return tv.tv_sec + tv.tv_usec / 1e6;
   };
-  double rate = msgs / secs;
-  double mbps = rate * frame / 1e6;
-  if (a.json)
-    std::printf("{\"conns\":%d,\"window\":%d,\"size\":%zu,\"seconds\":%.2f,\"msgs_per_s\":%.0f,"
-                "\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"ok\":%s}\n",
-                a.conns, a.window, a.size, secs, rate, mbps, pct(0.5), pct(0.99), pct(0.999),
-                failed ? "false" : "true");
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+double tao::bench::process_cpu_seconds(int pid) {
+  if (pid <= 0)
+    return 0;
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  // Fields after the command name (which may hold spaces): state is field 3,
+  // utime and stime are fields 14 and 15.
+  auto pos = stat.rfind(')');
+  if (pos == std::string::npos)
+    return 0;
+  std::istringstream fields{stat.substr(pos + 2)};
+  std::string skip;
+  for (int i = 3; i < 14; ++i)
+    fields >> skip;
+  unsigned long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"tao-bench: load generator for TLV and raw echo servers"};
+  load_args args;
+  add_flags(app, args);
+  CLI11_PARSE(app, argc, argv);
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  auto result = std::make_unique<load_result>();
+  if (args.mode == "accept")
+    tao::bench::run_accept_load(args, *result);
   else
-    std::printf("conns=%d window=%d size=%zu: %.0f msgs/s, %.2f MB/s, p50 %.1f us, p99 %.1f us, "
-                "p99.9 %.1f us%s\n",
-                a.conns, a.window, a.size, rate, mbps, pct(0.5), pct(0.99), pct(0.999),
-                failed ? " (FAILED)" : "");
-  for (auto& c : conns)
-    close(c.fd);
-  return failed ? 1 : 0;
+    tao::bench::run_echo_load(args, *result);
+  print(args, *result);
+  if (!result->failure.empty())
+    std::fprintf(stderr, "tao-bench: %s\n", result->failure.c_str());
+  return result->failure.empty() ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 // tao-bench-server: tao's echo server for benchmarks, with the dispatch mode
-// and CAF scheduler settings on the command line.
+// and CAF scheduler settings on the command line. --codec=raw swaps Tao's
+// TLV framing for a pass-through codec (raw_codec.hpp) for pingpong runs.
 //
-//   tao-bench-server --port=0 --dispatch=scheduled|inline [CAF options]
+//   tao-bench-server --port=0 --dispatch=scheduled|inline [--codec=tlv|raw] [CAF options]
 
 #include <csignal>
 #include <iostream>
@@ -13,6 +14,8 @@
 
 #include "tao/all.hpp"
 
+#include "raw_codec.hpp"
+
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {
@@ -20,12 +23,16 @@ namespace {
 struct config : caf::actor_system_config {
   uint16_t port = 0;
   std::string dispatch = "scheduled";
+  std::string codec = "tlv";
   size_t read_chunk = 32 * 1024;
+  size_t max_reads = 0;
   config() {
     opt_group{custom_options_, "global"}
       .add(port, "port", "port to listen on (0: pick one)")
       .add(dispatch, "dispatch", "where handlers run: scheduled or inline")
-      .add(read_chunk, "read-chunk", "bytes per read system call");
+      .add(codec, "codec", "framing: tlv or raw (pass-through)")
+      .add(read_chunk, "read-chunk", "bytes per read system call")
+      .add(max_reads, "max-reads", "CAF's middleman.max-consecutive-reads (0: CAF's 50)");
   }
 };
 
@@ -45,6 +52,8 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (cfg.max_reads > 0)
+    cfg.set("middleman.max-consecutive-reads", cfg.max_reads);
   caf::actor_system sys{cfg};
   tao::server_options opts;
   opts.port = cfg.port;
@@ -52,6 +61,8 @@ int main(int argc, char** argv) {
     cfg.dispatch == "inline" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.max_connections = 100000;
   opts.read_chunk_size = cfg.read_chunk;
+  if (cfg.codec == "raw")
+    opts.codec = std::make_shared<tao::bench::raw_codec>();
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
   auto srv = tao::server::start(sys, std::move(opts));
   if (!srv) {

@@ -1,0 +1,328 @@
+// The tlv and pingpong modes of tao-bench: one thread, level-triggered epoll,
+// write interest only while a write is pending, so the client sleeps when
+// the server is the bottleneck and its CPU share says how close it is to
+// being one itself.
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "load.hpp"
+
+namespace tao::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+    .count();
+}
+
+/// One client connection.
+struct conn {
+  int fd = -1;
+  /// Offset into the payload pattern, so that connections differ.
+  size_t shift = 0;
+  std::vector<char> in;
+  std::vector<char> out;
+  size_t out_pos = 0;
+  bool want_out = false;
+  /// Send times of the frames (blocks) in flight, oldest at `sent_head`.
+  std::vector<int64_t> sent;
+  size_t sent_head = 0;
+  /// tlv: frames queued and received; pingpong: bytes queued and received.
+  uint64_t seq_out = 0;
+  uint64_t seq_in = 0;
+};
+
+/// The state of one run, shared by the per-mode handlers.
+class echo_load {
+public:
+  echo_load(const load_args& args, load_result& res)
+    : a_(args), r_(res), frame_(args.size + 8), tlv_(args.mode == "tlv") {
+    // Payload of frame n: pattern_[n % 26 ...], `size` bytes; pingpong blocks
+    // start at the connection's shift.
+    pattern_.resize(a_.size + 26);
+    for (size_t i = 0; i < pattern_.size(); ++i)
+      pattern_[i] = static_cast<char>('a' + i % 26);
+  }
+
+  bool connect_all() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(a_.port));
+    if (inet_pton(AF_INET, a_.host.c_str(), &addr.sin_addr) != 1)
+      return fail("bad host " + a_.host);
+    ep_ = epoll_create1(0);
+    conns_.resize(static_cast<size_t>(a_.conns));
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      auto& c = conns_[i];
+      c.shift = i % 26;
+      c.fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (c.fd < 0 || connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        return fail(std::string{"connect: "} + std::strerror(errno));
+      int one = 1;
+      setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = i;
+      epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+    }
+    return true;
+  }
+
+  void run() {
+    auto t = now_ns();
+    for (auto& c : conns_) {
+      c.out.reserve(static_cast<size_t>(a_.window) * frame_);
+      for (int w = 0; w < a_.window; ++w)
+        tlv_ ? put_frame(c, t) : put_block(c, t);
+      flush(c);
+    }
+    t = now_ns();
+    const auto warm_end = t + static_cast<int64_t>(a_.warmup * 1e9);
+    bool measuring = a_.warmup <= 0;
+    int64_t start = t, cpu_start_t = t;
+    double cpu_start = process_cpu_seconds();
+    double srv_start = process_cpu_seconds(a_.server_pid);
+    auto end = start + static_cast<int64_t>((a_.warmup + a_.duration) * 1e9);
+    const bool progress = !a_.quiet && a_.duration > 3;
+    int64_t next_report = t + 1'000'000'000;
+    uint64_t reported = 0;
+    std::vector<epoll_event> events(512);
+    while (r_.failure.empty()) {
+      t = now_ns();
+      if (!measuring && t >= warm_end) {
+        measuring = true;
+        r_.units = r_.bytes = 0;
+        r_.latency.clear();
+        cpu_start = process_cpu_seconds();
+        srv_start = process_cpu_seconds(a_.server_pid);
+        cpu_start_t = start = t;
+        reported = 0;
+      }
+      if (t >= end)
+        break;
+      if (progress && t >= next_report) {
+        report(t, start, reported);
+        next_report += 1'000'000'000;
+      }
+      int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 50);
+      for (int k = 0; k < n && r_.failure.empty(); ++k)
+        on_event(events[static_cast<size_t>(k)]);
+    }
+    if (progress)
+      std::fputc('\n', stderr);
+    r_.seconds = static_cast<double>(now_ns() - cpu_start_t) / 1e9;
+    r_.cpu_seconds = process_cpu_seconds() - cpu_start;
+    r_.server_cpu_seconds = process_cpu_seconds(a_.server_pid) - srv_start;
+    if (r_.units == 0)
+      fail("no echo arrived");
+  }
+
+  void close_all() {
+    for (auto& c : conns_) {
+      if (c.fd < 0)
+        continue;
+      // Reset instead of a FIN: thousands of runs leave no TIME_WAIT behind.
+      linger l{1, 0};
+      setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+      close(c.fd);
+    }
+    if (ep_ >= 0)
+      close(ep_);
+  }
+
+private:
+  bool fail(std::string what) {
+    if (r_.failure.empty())
+      r_.failure = std::move(what);
+    return false;
+  }
+
+  void report(int64_t t, int64_t start, uint64_t& reported) {
+    double secs = static_cast<double>(t - start) / 1e9;
+    std::fprintf(stderr, "%s%6.1f s  %10llu msgs/s  %8.1f MB/s total so far %llu%s",
+                 isatty(2) ? "\r" : "", secs, static_cast<unsigned long long>(r_.units - reported),
+                 secs > 0 ? static_cast<double>(r_.bytes) / secs / 1e6 : 0.0,
+                 static_cast<unsigned long long>(r_.units), isatty(2) ? "" : "\n");
+    reported = r_.units;
+  }
+
+  void put_frame(conn& c, int64_t t) {
+    char hdr[8];
+    uint32_t type = 1, len = static_cast<uint32_t>(a_.size);
+    std::memcpy(hdr, &type, 4); // little-endian host (x86_64, aarch64)
+    std::memcpy(hdr + 4, &len, 4);
+    c.out.insert(c.out.end(), hdr, hdr + 8);
+    const char* p = pattern_.data() + c.seq_out++ % 26;
+    c.out.insert(c.out.end(), p, p + a_.size);
+    c.sent.push_back(t);
+  }
+
+  void put_block(conn& c, int64_t t) {
+    const char* p = pattern_.data() + c.shift;
+    c.out.insert(c.out.end(), p, p + a_.size);
+    c.seq_out += a_.size;
+    c.sent.push_back(t);
+  }
+
+  void on_event(const epoll_event& ev) {
+    auto& c = conns_[ev.data.u64];
+    if (ev.events & EPOLLIN) {
+      auto r = read(c.fd, rbuf_.data(), rbuf_.size());
+      if (r == 0) {
+        fail("the server closed a connection");
+        return;
+      }
+      if (r > 0) {
+        auto t = now_ns();
+        tlv_ ? on_frames(c, static_cast<size_t>(r), t) : on_blocks(c, static_cast<size_t>(r), t);
+      } else if (errno != EAGAIN && errno != EINTR) {
+        fail(std::string{"read: "} + std::strerror(errno));
+        return;
+      }
+    } else if (ev.events & (EPOLLERR | EPOLLHUP)) {
+      fail("connection error");
+      return;
+    }
+    flush(c);
+  }
+
+  void on_frames(conn& c, size_t n, int64_t t) {
+    const char* data = rbuf_.data();
+    if (!c.in.empty()) {
+      // Complete the frame that spans reads, then parse the rest in place.
+      size_t take = std::min(n, frame_ - c.in.size());
+      c.in.insert(c.in.end(), data, data + take);
+      data += take;
+      n -= take;
+      if (c.in.size() < frame_ || !on_frame(c, c.in.data(), t))
+        return;
+      c.in.clear();
+    }
+    size_t pos = 0;
+    for (; n - pos >= frame_; pos += frame_)
+      if (!on_frame(c, data + pos, t))
+        return;
+    c.in.assign(data + pos, data + n);
+  }
+
+  bool on_frame(conn& c, const char* f, int64_t t) {
+    uint32_t type, plen;
+    std::memcpy(&type, f, 4);
+    std::memcpy(&plen, f + 4, 4);
+    const char* expect = pattern_.data() + c.seq_in++ % 26;
+    if (type != 1 || plen != a_.size || std::memcmp(f + 8, expect, a_.size) != 0)
+      return fail("bad echo: wrong type, length or payload");
+    arrived(c, t, frame_);
+    put_frame(c, t);
+    return true;
+  }
+
+  void on_blocks(conn& c, size_t n, int64_t t) {
+    const char* data = rbuf_.data();
+    for (size_t i = 0; i < n;) {
+      size_t off = c.seq_in % a_.size;
+      size_t k = std::min(n - i, a_.size - off);
+      if (std::memcmp(data + i, pattern_.data() + c.shift + off, k) != 0) {
+        fail("bad echo: wrong bytes");
+        return;
+      }
+      i += k;
+      c.seq_in += k;
+      if (c.seq_in % a_.size == 0)
+        arrived(c, t, a_.size);
+    }
+    // Echo what came back (straight from the read buffer when nothing is
+    // queued); a block counts as sent once all of it is queued.
+    size_t before = c.seq_out / a_.size;
+    c.seq_out += n;
+    if (c.out.empty()) {
+      auto w = send(c.fd, data, n, MSG_NOSIGNAL);
+      if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        fail(std::string{"send: "} + std::strerror(errno));
+        return;
+      }
+      if (w > 0) {
+        data += w;
+        n -= static_cast<size_t>(w);
+      }
+    }
+    c.out.insert(c.out.end(), data, data + n);
+    for (size_t b = before; b < c.seq_out / a_.size; ++b)
+      c.sent.push_back(t);
+  }
+
+  void arrived(conn& c, int64_t t, size_t bytes) {
+    r_.latency.record(static_cast<uint64_t>(t - c.sent[c.sent_head++]));
+    ++r_.units;
+    r_.bytes += bytes;
+    if (c.sent_head >= 4096) {
+      c.sent.erase(c.sent.begin(), c.sent.begin() + static_cast<long>(c.sent_head));
+      c.sent_head = 0;
+    }
+  }
+
+  void flush(conn& c) {
+    if (c.out_pos < c.out.size()) {
+      auto w = send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+      if (w > 0)
+        c.out_pos += static_cast<size_t>(w);
+      else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        fail(std::string{"send: "} + std::strerror(errno));
+        return;
+      }
+    }
+    if (c.out_pos == c.out.size()) {
+      c.out.clear();
+      c.out_pos = 0;
+    } else if (c.out_pos > (1u << 20)) {
+      c.out.erase(c.out.begin(), c.out.begin() + static_cast<long>(c.out_pos));
+      c.out_pos = 0;
+    }
+    bool want = !c.out.empty();
+    if (want != c.want_out) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+      ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+      epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+      c.want_out = want;
+    }
+  }
+
+  const load_args& a_;
+  load_result& r_;
+  const size_t frame_;
+  const bool tlv_;
+  std::vector<char> pattern_;
+  std::vector<conn> conns_;
+  std::vector<char> rbuf_ = std::vector<char>(256 * 1024);
+  int ep_ = -1;
+};
+
+} // namespace
+
+void run_echo_load(const load_args& args, load_result& out) {
+  echo_load load{args, out};
+  if (load.connect_all())
+    load.run();
+  load.close_all();
+}
+
+} // namespace tao::bench
