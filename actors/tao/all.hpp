@@ -8,6 +8,7 @@
 #include "tao/connection_ref.hpp"
 #include "tao/connection_stats.hpp"
 #include "tao/handlers.hpp"
+#include "tao/logging.hpp"
 #include "tao/metrics.hpp"
 #include "tao/options.hpp"
 #include "tao/protocol/codec.hpp"

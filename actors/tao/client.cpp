@@ -1,6 +1,7 @@
 #include "tao/client.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <random>
@@ -18,6 +19,7 @@
 #include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/endpoint_meter.hpp"
+#include "tao/detail/log.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/net/connector.hpp"
 #include "tao/protocol/error.hpp"
@@ -67,7 +69,14 @@ caf::behavior client_broker(net::connection_broker_actor* self, caf::io::scribe_
 
 void attempt(client_actor* self);
 
+spdlog::logger& client_log() {
+  static auto& log = detail::logger("tao.client");
+  return log;
+}
+
 void give_up(client_actor* self, const caf::error& reason) {
+  const auto& o = *self->state.options;
+  client_log().warn("giving up on {}:{}: {}", o.host, o.port, protocol::render(reason));
   self->state.meter.gave_up();
   self->state.meter.finish();
   if (self->state.options->on_give_up)
@@ -99,6 +108,9 @@ void lost(client_actor* self, const caf::error& reason) {
     delay = caf::timespan{dist(st.rng)};
   }
   ++st.failures;
+  client_log().info("{}:{}: {}; attempt {} in {} ms", st.options->host, st.options->port,
+                    protocol::render(reason), st.failures,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
   if (st.options->on_reconnecting)
     st.options->on_reconnecting(st.failures, delay, reason);
   st.current = phase::waiting;
@@ -202,6 +214,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
         return;
       }
       st.current = phase::connected;
+      client_log().debug("connected to {}:{}", st.options->host, st.options->port);
       while (!st.offline.empty()) {
         auto bytes = std::move(st.offline.front());
         st.offline.pop_front();

@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "tao/detail/log.hpp"
 #include "tao/protocol/error.hpp"
 
 namespace tao {
@@ -83,6 +84,8 @@ caf::error metrics::serve(const std::string& address) {
                                 "cannot serve metrics on " + address + ": " + ex.what());
   }
   exposer_->RegisterCollectable(registry_);
+  detail::logger("tao.metrics")
+    .info("serving metrics on http://{}/metrics (port {})", address, port());
   return {};
 }
 

@@ -18,6 +18,7 @@
 #include "tao/detail/broker_setup.hpp"
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/endpoint_meter.hpp"
+#include "tao/detail/log.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/protocol/error.hpp"
@@ -34,6 +35,14 @@ using metrics_tick_atom = caf::atom_constant<caf::atom("tao_mtick")>;
 
 /// How often a server with metrics publishes its queued bytes.
 constexpr auto metrics_period = std::chrono::seconds(1);
+
+spdlog::logger& server_log() {
+  static auto& log = detail::logger("tao.server");
+  return log;
+}
+
+/// Refusals are logged at most once per this period, with a count.
+constexpr auto refusal_log_period = std::chrono::seconds(1);
 
 struct member {
   uint64_t id;
@@ -53,6 +62,8 @@ struct server_state {
   std::vector<caf::response_promise> stop_waiters;
   server_stats stats;
   detail::endpoint_meter meter{nullptr};
+  caf::actor_clock::time_point last_refusal_log;
+  uint64_t refusals_not_logged = 0;
   static inline const char* name = "tao.server";
 };
 
@@ -61,6 +72,7 @@ using server_actor = caf::stateful_actor<server_state, caf::io::broker>;
 void finish_stop(server_actor* self) {
   auto& st = self->state;
   st.meter.finish();
+  server_log().info("stopped ({} connections served)", st.stats.accepted);
   for (auto& rp : st.stop_waiters)
     rp.deliver(caf::unit);
   st.stop_waiters.clear();
@@ -72,6 +84,7 @@ void begin_stop(server_actor* self) {
   if (st.stopping)
     return;
   st.stopping = true;
+  server_log().info("stopping: closing {} connections", st.brokers.size());
   self->close(st.acceptor);
   if (st.brokers.empty()) {
     finish_stop(self);
@@ -142,6 +155,14 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         ++st.stats.refused_max_connections;
         st.meter.refused("max_connections");
         self->close(msg.handle);
+        ++st.refusals_not_logged;
+        auto now = self->clock().now();
+        if (now - st.last_refusal_log >= refusal_log_period) {
+          server_log().warn("refused {} connection(s): {} connections served at most",
+                            st.refusals_not_logged, st.options->max_connections);
+          st.last_refusal_log = now;
+          st.refusals_not_logged = 0;
+        }
         return;
       }
       auto id = detail::next_connection_id();
@@ -273,10 +294,13 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
                                                          + std::to_string(opts.port) + ": "
                                                          + protocol::render(doorman.error()));
   auto port = (*doorman)->port();
+  auto host = opts.host;
+  auto tls_on = opts.tls.enabled;
   auto options = std::make_shared<const server_options>(std::move(opts));
   auto codec = options->codec;
   auto actor =
     mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port, std::move(tls));
+  server_log().info("listening on {}:{}{}", host, port, tls_on ? " (TLS)" : "");
   return server{std::move(actor), std::move(codec), port};
 }
 

@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "tao/atoms.hpp"
+#include "tao/detail/log.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/heartbeat.hpp"
@@ -231,7 +232,9 @@ void connection_host::handle_writable() {
 }
 
 void connection_host::handle_error(const caf::error& err) {
+  static auto& log = detail::logger("tao.connection");
   last_error_ = err;
+  log.debug("connection {} ({}): {}", conn_.id(), conn_.name(), protocol::render(err));
   if (options_->on_error)
     options_->on_error(conn_, err);
 }
