@@ -10,6 +10,7 @@
 #include "tao/handlers.hpp"
 #include "tao/logging.hpp"
 #include "tao/metrics.hpp"
+#include "tao/option_flags.hpp"
 #include "tao/options.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/error.hpp"

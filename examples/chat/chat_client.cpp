@@ -27,15 +27,14 @@ using chat_message = tao::protocol::text_message<1>;
 namespace {
 
 struct config : caf::actor_system_config {
-  std::string host = "127.0.0.1";
-  uint16_t port = 12345;
+  tao::client_options client;
+  tao::option_flags flags;
   tao::examples::tls_flags tls;
-  bool reconnect = false;
   config() {
+    client.port = 12345;
     opt_group group{custom_options_, "global"};
-    group.add(host, "host", "server address")
-      .add(port, "port", "server port")
-      .add(reconnect, "reconnect", "reconnect with backoff when the connection is lost");
+    flags.add_client(group, client);
+    flags.add_logging(group);
     tls.add_client_flags(group);
   }
 };
@@ -62,11 +61,12 @@ int main(int argc, char** argv) {
     return 0;
   caf::actor_system sys{cfg};
   last_line last;
-  tao::client_options opts;
-  opts.host = cfg.host;
-  opts.port = cfg.port;
+  auto opts = cfg.client;
+  if (auto err = cfg.flags.apply(opts)) {
+    std::cerr << "error: " << tao::protocol::render(err) << '\n';
+    return 1;
+  }
   opts.tls = cfg.tls.client_options();
-  opts.reconnect.enabled = cfg.reconnect;
   opts.handlers.on<chat_message>([&last](tao::connection&, const chat_message& m) {
     std::cout << m.text << std::flush;
     std::lock_guard<std::mutex> guard{last.mtx};

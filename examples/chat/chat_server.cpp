@@ -16,15 +16,17 @@
 using chat_message = tao::protocol::text_message<1>;
 
 struct config : caf::actor_system_config {
-  std::string host = "127.0.0.1";
-  uint16_t port = 12345;
+  tao::server_options server;
+  tao::option_flags flags;
   tao::examples::tls_flags tls;
   std::string metrics;
   config() {
+    server.port = 12345;
     opt_group group{custom_options_, "global"};
-    group.add(host, "host", "address")
-      .add(port, "port", "port")
-      .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)");
+    flags.add_server(group, server);
+    flags.add_logging(group);
+    group.add(metrics, "metrics",
+              "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)");
     tls.add_server_flags(group);
   }
 };
@@ -40,9 +42,9 @@ int main(int argc, char** argv) {
   if (auto err = cfg.parse(argc, argv); err || cfg.cli_helptext_printed)
     return err ? 1 : 0;
   caf::actor_system sys{cfg};
-  tao::server_options opts;
-  opts.host = cfg.host;
-  opts.port = cfg.port;
+  auto opts = cfg.server;
+  if (auto err = cfg.flags.apply(opts))
+    return std::cerr << tao::protocol::render(err) << '\n', 1;
   opts.tls = cfg.tls.server_options();
   if (!cfg.metrics.empty()) {
     opts.metrics = std::make_shared<tao::metrics>();
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
   auto srv = tao::server::start(sys, std::move(opts));
   if (!srv)
     return std::cerr << tao::protocol::render(srv.error()) << '\n', 1;
-  std::cout << "listening on " << cfg.host << ":" << srv->port() << std::endl;
+  std::cout << "listening on " << cfg.server.host << ":" << srv->port() << std::endl;
   int sig = 0;
   sigwait(&stop, &sig);
   caf::scoped_actor self{sys};

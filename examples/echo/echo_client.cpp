@@ -24,17 +24,18 @@ using echo_message = tao::protocol::text_message<1>;
 namespace {
 
 struct config : caf::actor_system_config {
-  std::string host = "127.0.0.1";
-  uint16_t port = 12345;
+  tao::client_options client;
+  tao::option_flags flags;
   tao::examples::tls_flags tls;
   size_t count = 10;
   std::string message = "hello, world";
   size_t timeout = 10;
   config() {
+    client.port = 12345;
     opt_group group{custom_options_, "global"};
-    group.add(host, "host", "server address")
-      .add(port, "port", "server port")
-      .add(count, "count", "number of messages")
+    flags.add_client(group, client);
+    flags.add_logging(group);
+    group.add(count, "count", "number of messages")
       .add(message, "message", "text of each message")
       .add(timeout, "timeout", "seconds to wait for all echoes");
     tls.add_client_flags(group);
@@ -68,9 +69,11 @@ int main(int argc, char** argv) {
     update();
     p.cv.notify_all();
   };
-  tao::client_options opts;
-  opts.host = cfg.host;
-  opts.port = cfg.port;
+  auto opts = cfg.client;
+  if (auto err = cfg.flags.apply(opts)) {
+    std::cerr << "error: " << tao::protocol::render(err) << '\n';
+    return 1;
+  }
   opts.tls = cfg.tls.client_options();
   opts.handlers.on<echo_message>([&](tao::connection&, const echo_message& m) {
     std::cout << "echo: " << m.text << std::endl;

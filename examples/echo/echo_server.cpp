@@ -22,15 +22,17 @@ using echo_message = tao::protocol::text_message<1>;
 namespace {
 
 struct config : caf::actor_system_config {
-  std::string host = "127.0.0.1";
-  uint16_t port = 12345;
+  tao::server_options server;
+  tao::option_flags flags;
   tao::examples::tls_flags tls;
   std::string metrics;
   config() {
+    server.port = 12345;
     opt_group group{custom_options_, "global"};
-    group.add(host, "host", "address to listen on")
-      .add(port, "port", "port to listen on (0: pick one)")
-      .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)");
+    flags.add_server(group, server);
+    flags.add_logging(group);
+    group.add(metrics, "metrics",
+              "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)");
     tls.add_server_flags(group);
   }
 };
@@ -55,9 +57,11 @@ int main(int argc, char** argv) {
     return 0;
   caf::actor_system sys{cfg};
 
-  tao::server_options opts;
-  opts.host = cfg.host;
-  opts.port = cfg.port;
+  auto opts = cfg.server;
+  if (auto err = cfg.flags.apply(opts)) {
+    std::cerr << "error: " << tao::protocol::render(err) << '\n';
+    return 1;
+  }
   opts.tls = cfg.tls.server_options();
   if (!cfg.metrics.empty()) {
     opts.metrics = std::make_shared<tao::metrics>();
@@ -84,7 +88,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
     return 1;
   }
-  std::cout << "listening on " << cfg.host << ":" << srv->port()
+  std::cout << "listening on " << cfg.server.host << ":" << srv->port()
             << (opts.tls.enabled ? " (TLS)" : "") << std::endl;
 
   int sig = 0;

@@ -1,0 +1,115 @@
+#define BOOST_TEST_MODULE operations_option_flags
+#include <boost/test/unit_test.hpp>
+
+// Server and client options from the command line and from a CAF config
+// file, through tao::option_flags.
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <unistd.h>
+
+#include "tao/option_flags.hpp"
+#include "tao/protocol/error.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  tao::server_options server;
+  tao::client_options client;
+  tao::option_flags server_flags;
+  tao::option_flags client_flags;
+  config() {
+    caf::config_option_adder srv{custom_options_, "server"};
+    server_flags.add_server(srv, server);
+    caf::config_option_adder cli{custom_options_, "client"};
+    client_flags.add_client(cli, client);
+  }
+};
+
+caf::error parse(config& cfg, std::vector<std::string> args) {
+  std::vector<char*> argv;
+  static std::string prog = "test";
+  argv.push_back(prog.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
+  return cfg.parse(static_cast<int>(argv.size()), argv.data());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(operations_option_flags)
+
+BOOST_AUTO_TEST_CASE(defaults_stay_without_flags) {
+  config cfg;
+  BOOST_REQUIRE(!parse(cfg, {}));
+  auto s = cfg.server;
+  BOOST_REQUIRE(!cfg.server_flags.apply(s));
+  tao::server_options defaults;
+  BOOST_CHECK_EQUAL(s.max_connections, defaults.max_connections);
+  BOOST_CHECK(s.dispatch == tao::dispatch_mode::scheduled);
+  BOOST_CHECK(s.drain_timeout == defaults.drain_timeout);
+}
+
+BOOST_AUTO_TEST_CASE(command_line) {
+  config cfg;
+  auto err = parse(cfg, {"--server.max-connections=7", "--server.heartbeat-period=250ms",
+                         "--server.dispatch=inline", "--server.overflow=disconnect",
+                         "--server.drain-timeout-ms=1500", "--client.reconnect",
+                         "--client.reconnect-max-attempts=4", "--client.offline=fail",
+                         "--client.host=::1", "--client.port=4242"});
+  BOOST_REQUIRE_MESSAGE(!err, cfg.render(err));
+  auto s = cfg.server;
+  BOOST_REQUIRE(!cfg.server_flags.apply(s));
+  BOOST_CHECK_EQUAL(s.max_connections, 7u);
+  BOOST_CHECK(s.heartbeat_period == 250ms);
+  BOOST_CHECK(s.dispatch == tao::dispatch_mode::inline_io);
+  BOOST_CHECK(s.overflow == tao::overflow_policy::disconnect);
+  BOOST_CHECK(s.drain_timeout == 1500ms);
+  auto c = cfg.client;
+  BOOST_REQUIRE(!cfg.client_flags.apply(c));
+  BOOST_CHECK(c.reconnect.enabled);
+  BOOST_CHECK_EQUAL(c.reconnect.max_attempts, 4u);
+  BOOST_CHECK(c.offline == tao::offline_writes::fail);
+  BOOST_CHECK_EQUAL(c.host, "::1");
+  BOOST_CHECK_EQUAL(c.port, 4242);
+}
+
+BOOST_AUTO_TEST_CASE(config_file) {
+  char name[] = "/tmp/tao-config-XXXXXX";
+  auto fd = ::mkstemp(name);
+  BOOST_REQUIRE(fd >= 0);
+  ::close(fd);
+  {
+    std::ofstream out{name};
+    out << "[server]\nmax-connections=9\nread-idle-timeout=2s\nhost=\"::1\"\n";
+  }
+  config cfg;
+  BOOST_REQUIRE(!parse(cfg, {std::string{"--config-file="} + name}));
+  std::remove(name);
+  auto s = cfg.server;
+  BOOST_REQUIRE(!cfg.server_flags.apply(s));
+  BOOST_CHECK_EQUAL(s.max_connections, 9u);
+  BOOST_CHECK(s.read_idle_timeout == 2s);
+  BOOST_CHECK_EQUAL(s.host, "::1");
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_name_the_flag) {
+  config cfg;
+  BOOST_REQUIRE(!parse(cfg, {"--server.dispatch=threaded"}));
+  auto s = cfg.server;
+  auto err = cfg.server_flags.apply(s);
+  BOOST_REQUIRE(err);
+  BOOST_CHECK(tao::protocol::is(err, tao::protocol::errc::invalid_argument));
+  BOOST_CHECK_MESSAGE(tao::protocol::render(err).find("--dispatch=threaded") != std::string::npos,
+                      tao::protocol::render(err));
+  config typo;
+  BOOST_CHECK(parse(typo, {"--server.max-connections=many"})); // CAF rejects it
+}
+
+BOOST_AUTO_TEST_SUITE_END()
