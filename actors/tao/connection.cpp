@@ -46,9 +46,8 @@ caf::error connection::check_writable() {
   return {};
 }
 
-caf::error connection::commit(size_t before, int32_t type) {
+caf::error connection::commit(size_t before) {
   auto n = out_.size() - before;
-  host_.meter().sent(type, n);
   info_.budget->force_reserve(n);
   ++stats_.frames_out;
   stats_.bytes_out += n;
@@ -61,7 +60,7 @@ caf::error connection::write_frame(int32_t type, std::string_view payload) {
   auto before = out_.size();
   if (auto err = options_->codec->encode(type, payload, out_))
     return err;
-  return commit(before, type);
+  return commit(before);
 }
 
 void connection::close() {

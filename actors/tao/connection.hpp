@@ -107,7 +107,7 @@ public:
     auto before = out_.size();
     if (auto err = protocol::encode_message(*options_->codec, msg, out_))
       return err;
-    return commit(before, protocol::type_number_v<T>);
+    return commit(before);
   }
 
   /// Queues one frame with a raw payload.
@@ -215,7 +215,7 @@ private:
   caf::error check_writable();
   void close_internal(caf::error reason);
   void abort_internal(caf::error reason);
-  caf::error commit(size_t before, int32_t type);
+  caf::error commit(size_t before);
 
   detail::connection_host& host_;
   const connection_options* options_;

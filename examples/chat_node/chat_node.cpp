@@ -95,6 +95,14 @@ int main(int argc, char** argv) {
   tao::server_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
+  if (!cfg.metrics.empty()) {
+    opts.metrics = std::make_shared<tao::metrics>();
+    if (auto err = opts.metrics->serve(cfg.metrics)) {
+      std::cerr << "error: " << tao::protocol::render(err) << '\n';
+      stop_actors();
+      return 1;
+    }
+  }
   if (auto err = chat_node::serve_room(opts, room)) {
     std::cerr << "error: " << tao::protocol::render(err) << '\n';
     stop_actors();

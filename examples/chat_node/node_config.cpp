@@ -54,6 +54,7 @@ node_config::node_config() {
   opt_group{custom_options_, "global"}
     .add(host, "host", "address the chat clients connect to")
     .add(port, "port", "port for the chat clients (0: pick one)")
+    .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)")
     .add(node_host, "node-host", "address of the node port, advertised to other nodes")
     .add(node_port, "node-port", "port the room is published on for other nodes (0: pick one)")
     .add(peer_help_, "peer", "host:port of another node's node port; repeat --peer for more")

@@ -27,6 +27,8 @@ struct node_config : caf::actor_system_config {
   std::vector<std::string> peers;
   /// Node links over TLS with mutual authentication (caf::openssl).
   bool tls = false;
+  /// "host:port" to serve Prometheus metrics on; empty: no metrics.
+  std::string metrics;
 
   node_config();
 

@@ -5,6 +5,7 @@
 #include <caf/config_value.hpp>
 
 #include "tao/detail/handler_actor.hpp"
+#include "tao/detail/sent_meter.hpp"
 
 namespace tao::detail {
 
@@ -25,6 +26,11 @@ make_broker_setup(caf::actor_system& sys, std::shared_ptr<const connection_optio
   setup->simulated = caf::get_or(sys.config(), "middleman.network-backend", caf::atom("default"))
                      == caf::atom("testing");
   setup->owner = owner;
+  if (options->metrics)
+    setup->on_write = [meter = std::make_shared<sent_meter>(options->metrics, options->codec)](
+                        const protocol::byte_buffer& bytes) {
+      (*meter)(bytes);
+    };
   setup->make_sink = [options, server, owner](net::broker_io& io,
                                               const net::connection_info& info) {
     if (options->dispatch == dispatch_mode::inline_io)

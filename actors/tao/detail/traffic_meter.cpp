@@ -48,24 +48,16 @@ void traffic_meter::publish(const connection_stats& stats, size_t timers) {
     return;
   const auto& f = metrics_->family();
   for (auto& t : types_) {
-    if (t.frames_in + t.frames_out == 0)
+    if (t.frames_in == 0)
       continue;
     if (t.c_frames_in == nullptr) {
       prometheus::Labels labels{{"type", std::to_string(t.type)}};
       t.c_frames_in = &f.frames_in.Add(labels);
       t.c_bytes_in = &f.bytes_in.Add(labels);
-      t.c_frames_out = &f.frames_out.Add(labels);
-      t.c_bytes_out = &f.bytes_out.Add(labels);
     }
-    if (t.frames_in > 0) {
-      t.c_frames_in->Increment(static_cast<double>(t.frames_in));
-      t.c_bytes_in->Increment(static_cast<double>(t.bytes_in));
-    }
-    if (t.frames_out > 0) {
-      t.c_frames_out->Increment(static_cast<double>(t.frames_out));
-      t.c_bytes_out->Increment(static_cast<double>(t.bytes_out));
-    }
-    t.frames_in = t.bytes_in = t.frames_out = t.bytes_out = 0;
+    t.c_frames_in->Increment(static_cast<double>(t.frames_in));
+    t.c_bytes_in->Increment(static_cast<double>(t.bytes_in));
+    t.frames_in = t.bytes_in = 0;
   }
   if (latency_count_ == 1) {
     // One bucket and the sum instead of an atomic add on every bucket.

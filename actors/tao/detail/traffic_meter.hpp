@@ -15,7 +15,9 @@ class Histogram;
 
 namespace tao::detail {
 
-/// One connection's contribution to the metrics. Frames are counted in
+/// One connection's contribution to the metrics (what it received and how
+/// long its handlers took; frames sent are counted where every write meets,
+/// see `sent_meter`). Frames are counted in
 /// plain integers as they pass and published to the shared (atomic)
 /// Prometheus metrics once per activation, so the cost per frame is a few
 /// local additions; each message type's counters are resolved once.
@@ -43,15 +45,6 @@ public:
     }
   }
 
-  /// A frame was queued for sending.
-  void sent(int32_t type, size_t framed_bytes) {
-    if (enabled()) {
-      auto& t = slot(type);
-      ++t.frames_out;
-      t.bytes_out += framed_bytes;
-    }
-  }
-
   /// A handler ran for `seconds`.
   void handler_time(double seconds);
 
@@ -67,12 +60,8 @@ private:
     int32_t type;
     uint64_t frames_in = 0;
     uint64_t bytes_in = 0;
-    uint64_t frames_out = 0;
-    uint64_t bytes_out = 0;
     prometheus::Counter* c_frames_in = nullptr;
     prometheus::Counter* c_bytes_in = nullptr;
-    prometheus::Counter* c_frames_out = nullptr;
-    prometheus::Counter* c_bytes_out = nullptr;
   };
 
   per_type& slot(int32_t type);

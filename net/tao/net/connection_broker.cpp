@@ -172,6 +172,8 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     st.info.budget->release(n);
     return;
   }
+  if (st.setup->on_write)
+    st.setup->on_write(bytes);
   if (st.tls) {
     protocol::byte_buffer cipher;
     auto err = st.tls->write(bytes.data(), n, cipher);

@@ -64,6 +64,9 @@ struct broker_setup {
   /// Called on the I/O thread after each heartbeat sent (metrics); may be
   /// empty.
   std::function<void()> on_heartbeat_sent;
+  /// Called on the I/O thread with every write's framed bytes (whole
+  /// frames, before TLS), e.g. to count frames by type; may be empty.
+  std::function<void(const protocol::byte_buffer&)> on_write;
   /// The server or client owning the connections; each broker monitors it
   /// and resets its connection when the owner terminates. May be null.
   caf::actor owner;
