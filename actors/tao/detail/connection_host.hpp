@@ -101,7 +101,8 @@ protected:
 private:
   void arm_liveness();
   void handle_liveness(timer_id id);
-  void dispatch(const protocol::frame_view& frame);
+  /// Handles one frame; returns true if a typed handler ran (and is timed).
+  bool dispatch(const protocol::frame_view& frame);
   void fail(const caf::error& err);
 
   std::shared_ptr<const connection_options> options_;
