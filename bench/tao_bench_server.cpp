@@ -14,6 +14,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/stop_signals.hpp"
 #include "raw_codec.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -39,11 +40,8 @@ struct config : caf::actor_system_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before CAF starts its threads; main waits for the signals.
+  tao::examples::stop_signals stop_signals;
   config cfg;
   cfg.load<caf::io::middleman>();
   if (auto err = cfg.parse(argc, argv)) {
@@ -70,8 +68,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "listening on 127.0.0.1:" << srv->port() << std::endl;
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  stop_signals.wait();
   caf::scoped_actor self{sys};
   self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
     .receive([] {}, [](const caf::error&) {});

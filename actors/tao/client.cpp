@@ -278,16 +278,12 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
   if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
     return protocol::make_error(errc::invalid_argument,
                                 "read_chunk_size and high_water_mark must be positive");
-  std::shared_ptr<net::tls_context> tls;
-  if (opts.tls.enabled) {
-    auto ctx = net::tls_context::make(net::tls_role::client, opts.tls);
-    if (!ctx)
-      return ctx.error();
-    tls = std::move(*ctx);
-  }
+  auto tls = net::tls_context::make_if_enabled(net::tls_role::client, opts.tls);
+  if (!tls)
+    return tls.error();
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = sys.spawn(client_behavior, std::move(options), std::move(tls));
+  auto actor = sys.spawn(client_behavior, std::move(options), std::move(*tls));
   return client{std::move(actor), std::move(codec)};
 }
 

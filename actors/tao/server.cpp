@@ -280,13 +280,9 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
     return protocol::make_error(errc::invalid_argument,
                                 "read_chunk_size and high_water_mark must be positive");
-  std::shared_ptr<net::tls_context> tls;
-  if (opts.tls.enabled) {
-    auto ctx = net::tls_context::make(net::tls_role::server, opts.tls);
-    if (!ctx)
-      return ctx.error();
-    tls = std::move(*ctx);
-  }
+  auto tls = net::tls_context::make_if_enabled(net::tls_role::server, opts.tls);
+  if (!tls)
+    return tls.error();
   auto& mm = sys.middleman();
   auto doorman = mm.backend().new_tcp_doorman(opts.port, opts.host.c_str(), opts.reuse_address);
   if (!doorman)
@@ -298,8 +294,8 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   auto tls_on = opts.tls.enabled;
   auto options = std::make_shared<const server_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor =
-    mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port, std::move(tls));
+  auto actor = mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port,
+                               std::move(*tls));
   server_log().info("listening on {}:{}{}", host, port, tls_on ? " (TLS)" : "");
   return server{std::move(actor), std::move(codec), port};
 }

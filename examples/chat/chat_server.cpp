@@ -11,6 +11,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/stop_signals.hpp"
 #include "common/tls_flags.hpp"
 
 using chat_message = tao::protocol::text_message<1>;
@@ -32,11 +33,8 @@ struct config : caf::actor_system_config {
 };
 
 int main(int argc, char** argv) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Before CAF starts its threads; main waits for the signals.
+  tao::examples::stop_signals stop_signals;
   config cfg;
   cfg.load<caf::io::middleman>();
   if (auto err = cfg.parse(argc, argv); err || cfg.cli_helptext_printed)
@@ -57,8 +55,7 @@ int main(int argc, char** argv) {
   if (!srv)
     return std::cerr << tao::protocol::render(srv.error()) << '\n', 1;
   std::cout << "listening on " << cfg.server.host << ":" << srv->port() << std::endl;
-  int sig = 0;
-  sigwait(&stop, &sig);
+  stop_signals.wait();
   caf::scoped_actor self{sys};
   self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
     .receive([] {}, [](caf::error&) {});

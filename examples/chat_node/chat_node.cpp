@@ -23,6 +23,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/stop_signals.hpp"
 #include "linker.hpp"
 #include "node_config.hpp"
 #include "room.hpp"
@@ -39,12 +40,8 @@ void say(const std::string& line) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals before CAF starts its threads; main waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before CAF starts its threads; main waits for the signals.
+  tao::examples::stop_signals stop_signals;
 
   chat_node::node_config cfg;
   cfg.load<caf::io::middleman>();
@@ -125,8 +122,7 @@ int main(int argc, char** argv) {
   for (auto& peer : cfg.peers)
     caf::anon_send(linker, chat_node::link_atom::value, peer);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  stop_signals.wait();
   say("stopping");
   caf::scoped_actor self{sys};
   self->request(srv->actor(), caf::infinite, tao::stop_atom::value)

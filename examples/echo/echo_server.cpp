@@ -15,6 +15,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/stop_signals.hpp"
 #include "common/tls_flags.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -40,12 +41,8 @@ struct config : caf::actor_system_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals before CAF starts its threads; main waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before CAF starts its threads; main waits for the signals.
+  tao::examples::stop_signals stop_signals;
 
   config cfg;
   cfg.load<caf::io::middleman>();
@@ -91,8 +88,7 @@ int main(int argc, char** argv) {
   std::cout << "listening on " << cfg.server.host << ":" << srv->port()
             << (opts.tls.enabled ? " (TLS)" : "") << std::endl;
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  stop_signals.wait();
   std::cout << "stopping" << std::endl;
   caf::scoped_actor self{sys};
   self->request(srv->actor(), caf::infinite, tao::stop_atom::value)

@@ -63,6 +63,13 @@ caf::expected<std::shared_ptr<tls_context>> tls_context::make(tls_role role, tls
   return result;
 }
 
+caf::expected<std::shared_ptr<tls_context>>
+tls_context::make_if_enabled(tls_role role, const tls_options& options) {
+  if (!options.enabled)
+    return std::shared_ptr<tls_context>{};
+  return make(role, options);
+}
+
 caf::expected<std::shared_ptr<ssl_ctx_st>> tls_context::build(tls_role role, const tls_options& o) {
   ERR_clear_error();
   std::shared_ptr<SSL_CTX> ctx{

@@ -32,6 +32,10 @@ public:
   /// rejects a file (the message names the file and OpenSSL's reason).
   static caf::expected<std::shared_ptr<tls_context>> make(tls_role role, tls_options options);
 
+  /// `make` if `options.enabled`, otherwise a null context (plain TCP).
+  static caf::expected<std::shared_ptr<tls_context>> make_if_enabled(tls_role role,
+                                                                     const tls_options& options);
+
   ~tls_context();
 
   tls_context(const tls_context&) = delete;
