@@ -70,6 +70,15 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     add(BuildCounter(), r, "tao_reconnect_give_ups_total", "Clients that stopped trying."),
     add(BuildGauge(), r, "tao_timers", "Connection timers pending (run_at/after/every, sched)."),
   });
+  // Series without labels exist from the start, so they read 0 rather than
+  // being absent before their first event.
+  auto& f = *families_;
+  for (auto* family : {&f.accepted, &f.unknown_frames, &f.would_block, &f.heartbeats_sent,
+                       &f.heartbeats_received, &f.reconnect_attempts, &f.reconnects, &f.give_ups})
+    family->Add({});
+  for (auto* family : {&f.connections, &f.queued_bytes, &f.timers})
+    family->Add({});
+  f.handler_seconds.Add({}, handler_buckets());
 }
 
 metrics::~metrics() = default;

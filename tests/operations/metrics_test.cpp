@@ -138,6 +138,36 @@ BOOST_AUTO_TEST_CASE(a_known_workload_scraped_over_http) {
   stop(*srv);
 }
 
+BOOST_AUTO_TEST_CASE(client_reconnects_and_give_ups) {
+  auto m = std::make_shared<tao::metrics>();
+  // A port nobody listens on: bind one, note it, close it.
+  uint16_t port = 0;
+  {
+    tao::server_options opts;
+    auto srv = tao::server::start(*sys, std::move(opts));
+    BOOST_REQUIRE(srv);
+    port = srv->port();
+    stop(*srv);
+  }
+  tao::client_options opts;
+  opts.port = port;
+  opts.metrics = m;
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = std::chrono::milliseconds(1);
+  opts.reconnect.max_attempts = 3;
+  opts.on_give_up = [this](const caf::error&) {
+    log.add("give up");
+  };
+  auto cli = tao::client::start(*sys, std::move(opts));
+  BOOST_REQUIRE(cli);
+  BOOST_REQUIRE(log.wait_for("give up"));
+  auto text = m->text();
+  BOOST_CHECK_EQUAL(sample(text, "tao_reconnect_attempts_total"), 3);
+  BOOST_CHECK_EQUAL(sample(text, "tao_reconnect_give_ups_total"), 1);
+  BOOST_CHECK_EQUAL(sample(text, "tao_reconnects_total"), 0);
+  BOOST_CHECK_EQUAL(sample(text, "tao_connections"), 0);
+}
+
 BOOST_AUTO_TEST_CASE(serving_twice_or_on_a_bad_address_fails) {
   tao::metrics m;
   BOOST_CHECK(m.serve("256.0.0.1:1"));

@@ -12,6 +12,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "tao/logging.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/server.hpp"
 
@@ -27,6 +28,10 @@ struct loopback_fixture {
   event_log log;
 
   loopback_fixture() {
+    // Test output shows failures, not servers starting and stopping.
+    tao::log_options quiet;
+    quiet.level = tao::log_level::warn;
+    tao::configure_logging(quiet);
     cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(cfg);
   }
