@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the built tree into a temporary prefix, then configures, builds
+# and runs tests/package/consumer against it with find_package(tao).
+#   consumer_test.sh <build dir> <source dir>
+set -euo pipefail
+build=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+test -f "$work/prefix/lib/cmake/tao/taoConfig.cmake" || {
+  echo "no taoConfig.cmake installed" >&2
+  exit 1
+}
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+cmake -S "$src/tests/package/consumer" -B "$work/consumer" "${generator[@]}" \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/consumer" >/dev/null
+"$work/consumer/consumer"
