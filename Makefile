@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= $(if $(CI),60,20)
 JOBS         ?= $(shell nproc)
 CMAKE_ARGS   ?=
 
-.PHONY: all deps configure build demo test unit-test fuzz-test sanitize clean
+.PHONY: all deps configure build demo test unit-test fuzz-test sanitize docs clean
 
 all: build
 
@@ -46,6 +46,10 @@ sanitize: deps
 	  -DCMAKE_BUILD_TYPE=Debug -DTAO_SANITIZERS=address,undefined $(CMAKE_ARGS)
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan -j $(JOBS) --output-on-failure
+
+# API reference from the /// comments into build/docs/html; warnings fail.
+docs: deps
+	doxygen docs/Doxyfile
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) build-asan

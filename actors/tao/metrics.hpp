@@ -58,23 +58,41 @@ public:
 
   /// The families, in registration order.
   struct families {
+    /// `tao_connections`: open connections.
     prometheus::Family<prometheus::Gauge>& connections;
+    /// `tao_connections_accepted_total`.
     prometheus::Family<prometheus::Counter>& accepted;
+    /// `tao_connections_refused_total{reason}`.
     prometheus::Family<prometheus::Counter>& refused;
+    /// `tao_connections_closed_total{reason}`.
     prometheus::Family<prometheus::Counter>& closed;
+    /// `tao_frames_received_total{type}`.
     prometheus::Family<prometheus::Counter>& frames_in;
+    /// `tao_received_bytes_total{type}`.
     prometheus::Family<prometheus::Counter>& bytes_in;
+    /// `tao_frames_sent_total{type}`.
     prometheus::Family<prometheus::Counter>& frames_out;
+    /// `tao_sent_bytes_total{type}`.
     prometheus::Family<prometheus::Counter>& bytes_out;
+    /// `tao_unknown_frames_total`.
     prometheus::Family<prometheus::Counter>& unknown_frames;
+    /// `tao_would_block_total`.
     prometheus::Family<prometheus::Counter>& would_block;
+    /// `tao_handler_duration_seconds`.
     prometheus::Family<prometheus::Histogram>& handler_seconds;
+    /// `tao_outbound_queued_bytes`.
     prometheus::Family<prometheus::Gauge>& queued_bytes;
+    /// `tao_heartbeats_sent_total`.
     prometheus::Family<prometheus::Counter>& heartbeats_sent;
+    /// `tao_heartbeats_received_total`.
     prometheus::Family<prometheus::Counter>& heartbeats_received;
+    /// `tao_reconnect_attempts_total`.
     prometheus::Family<prometheus::Counter>& reconnect_attempts;
+    /// `tao_reconnects_total`.
     prometheus::Family<prometheus::Counter>& reconnects;
+    /// `tao_reconnect_give_ups_total`.
     prometheus::Family<prometheus::Counter>& give_ups;
+    /// `tao_timers`.
     prometheus::Family<prometheus::Gauge>& timers;
   };
 

@@ -106,6 +106,7 @@ struct connection_broker_state {
   /// Consecutive reads that used at most a quarter of `read_chunk`.
   unsigned small_reads = 0;
 
+  /// The actor name CAF reports (e.g. in logs).
   static inline const char* name = "tao.connection";
 };
 

@@ -44,6 +44,7 @@ struct heartbeat {
   /// A heartbeat stamped with the current system time.
   static heartbeat now();
 
+  /// Equal if the timestamps are.
   friend bool operator==(const heartbeat& x, const heartbeat& y) {
     return x.timestamp == y.timestamp;
   }

@@ -78,6 +78,7 @@ struct text_message {
   /// The payload is the raw bytes of `text`.
   using tao_payload = raw_payload<&text_message::text>;
 
+  /// Equal if the texts are.
   friend bool operator==(const text_message& x, const text_message& y) {
     return x.text == y.text;
   }
