@@ -283,9 +283,13 @@ BOOST_AUTO_TEST_CASE(truncated_frame_then_fin_is_reported) {
 BOOST_AUTO_TEST_CASE(random_garbage_never_crashes) {
   for (auto mode : both_modes) {
     std::atomic<int> closes{0};
+    std::atomic<int> errors{0};
     auto opts = options(mode);
     opts.on_close = [&closes](tao::connection&, const caf::error&) {
       ++closes;
+    };
+    opts.on_error = [&errors](tao::connection&, const caf::error&) {
+      ++errors;
     };
     start(std::move(opts));
     tlv_socket bystander{srv.port()};
@@ -313,6 +317,8 @@ BOOST_AUTO_TEST_CASE(random_garbage_never_crashes) {
     finish();
     // stop returns only after every on_close ran (the bystander's too).
     BOOST_CHECK_EQUAL(closes.load(), seeds + 1);
+    // One error per hostile connection: nothing is read after a fatal one.
+    BOOST_CHECK_EQUAL(errors.load(), seeds);
   }
 }
 
