@@ -1,6 +1,7 @@
 #include "tao/server.hpp"
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -59,6 +60,9 @@ struct server_state {
   std::unordered_map<uint64_t, connection_ref> conns;
   std::vector<std::pair<caf::timespan, connection::timer_callback>> scheds;
   bool stopping = false;
+  /// Handler actors (scheduled dispatch) that have not terminated yet: their
+  /// on_close runs after their broker is gone, and stop waits for it.
+  std::set<caf::actor_addr> handler_actors;
   std::vector<caf::response_promise> stop_waiters;
   server_stats stats;
   detail::endpoint_meter meter{nullptr};
@@ -79,6 +83,13 @@ void finish_stop(server_actor* self) {
   self->quit();
 }
 
+/// Completes a stop once every broker and every handler actor is gone.
+void maybe_finish_stop(server_actor* self) {
+  auto& st = self->state;
+  if (st.stopping && st.brokers.empty() && st.handler_actors.empty())
+    finish_stop(self);
+}
+
 void begin_stop(server_actor* self) {
   auto& st = self->state;
   if (st.stopping)
@@ -87,7 +98,7 @@ void begin_stop(server_actor* self) {
   server_log().info("stopping: closing {} connections", st.brokers.size());
   self->close(st.acceptor);
   if (st.brokers.empty()) {
-    finish_stop(self);
+    maybe_finish_stop(self);
     return;
   }
   // Joined connections close through their handler actor (frames already
@@ -124,6 +135,10 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   // the table, the server's end resets every connection.
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.handler_actors.erase(msg.source) > 0) {
+      maybe_finish_stop(self);
+      return;
+    }
     auto i = st.brokers.find(msg.source);
     if (i == st.brokers.end())
       return;
@@ -131,8 +146,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     st.brokers.erase(i);
     ++st.stats.closed;
     st.meter.gone();
-    if (st.stopping && st.brokers.empty())
-      finish_stop(self);
+    maybe_finish_stop(self);
   });
   if (options->heartbeat_period > caf::timespan{0})
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), options->heartbeat_period,
@@ -177,6 +191,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     },
     [self](joined_atom, const connection_ref& ref) {
       auto& st = self->state;
+      if (ref.actor() != ref.broker() && st.handler_actors.insert(ref.actor().address()).second)
+        self->monitor(ref.actor());
       if (st.brokers.count(ref.broker().address()) == 0)
         return; // already gone
       if (st.stopping) {
@@ -257,6 +273,9 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         caf::anon_send(kvp.second.actor(), sched_atom::value, period, f);
     },
     [self](stop_timeout_atom) {
+      // A handler that blocks must not hold the stop up: wait for brokers only.
+      self->state.handler_actors.clear();
+      maybe_finish_stop(self);
       for (auto& kvp : self->state.brokers)
         caf::anon_send(kvp.second.broker, net::close_atom::value,
                        protocol::make_error(errc::closed, "server stop timed out"), true);

@@ -338,7 +338,9 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   caf::message_handler handlers{
     [self](const caf::io::new_data_msg& msg) {
       auto& st = self->state;
-      if (st.closing || st.finished)
+      // After a fatal error, data CAF read before the halt took effect is
+      // dropped: feeding it would report the error again.
+      if (st.closing || st.finished || st.failure)
         return;
       adapt_read_size(self, msg.buf.size());
       const char* data = msg.buf.data();
