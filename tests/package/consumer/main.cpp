@@ -25,11 +25,10 @@ int main() {
   std::promise<std::string> echoed;
   tao::client_options copts;
   copts.port = srv->port();
-  copts.handlers.on<echo_message>(
-    [&echoed](tao::connection& c, const echo_message& m) {
-      echoed.set_value(m.text);
-      c.close();
-    });
+  copts.handlers.on<echo_message>([&echoed](tao::connection& c, const echo_message& m) {
+    echoed.set_value(m.text);
+    c.close();
+  });
   auto cli = tao::client::start(sys, std::move(copts));
   if (!cli || cli->write(echo_message{"installed"}))
     return 1;
