@@ -37,7 +37,13 @@ const tao::server& connection::server() const {
 caf::error connection::check_writable() {
   if (closing_)
     return protocol::make_error(errc::closed, "connection " + std::to_string(id()) + " is closing");
-  if (options_->overflow == overflow_policy::would_block && !info_.budget->writable()) {
+  if (!info_.budget->writable()) {
+    if (options_->overflow == overflow_policy::disconnect)
+      // The broker resets the connection as soon as it sees the queue above
+      // the mark; writes racing with that would only grow the doomed queue.
+      return protocol::make_error(errc::slow_consumer, std::to_string(info_.budget->queued())
+                                                         + " bytes queued on connection "
+                                                         + std::to_string(id()));
     ++stats_.would_block;
     return protocol::make_error(errc::would_block, std::to_string(info_.budget->queued())
                                                      + " bytes queued on connection "

@@ -36,7 +36,9 @@ enum class overflow_policy {
   /// may wait for `on_writable` (queue back under the low-water mark).
   would_block,
   /// The connection is closed as a slow consumer (`errc::slow_consumer`,
-  /// counted); its queued bytes are discarded.
+  /// counted); its queued bytes are discarded. Writes made above the mark
+  /// while the close is under way fail with `errc::slow_consumer`, so the
+  /// queue never exceeds the high-water mark plus one frame.
   disconnect,
 };
 

@@ -37,6 +37,9 @@ struct fixture {
   tao::test::event_log log;
 
   fixture() {
+    tao::log_options quiet;
+    quiet.level = tao::log_level::warn;
+    tao::configure_logging(quiet);
     cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(cfg);
   }

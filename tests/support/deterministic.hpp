@@ -15,6 +15,7 @@
 #include <caf/io/network/test_multiplexer.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include "tao/logging.hpp"
 #include "tao/protocol/byte_order.hpp"
 #include "tao/protocol/frame.hpp"
 
@@ -29,6 +30,10 @@ struct deterministic_config : caf::actor_system_config {
     set("middleman.manual-multiplexing", true);
     set("middleman.workers", size_t{0});
     load<caf::io::middleman>();
+    // Test output shows failures, not servers starting and stopping.
+    tao::log_options quiet;
+    quiet.level = tao::log_level::warn;
+    tao::configure_logging(quiet);
   }
 };
 
