@@ -12,6 +12,7 @@
 #include "tao/all.hpp"
 
 #include "support/loopback.hpp"
+#include "support/temp_file.hpp"
 #include "support/tlv_socket.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -20,19 +21,11 @@ using tao::test::tlv_socket;
 namespace {
 
 struct fixture : tao::test::loopback_fixture {
-  std::string file;
-
-  fixture() {
-    char name[] = "/tmp/tao-log-XXXXXX";
-    auto fd = ::mkstemp(name);
-    BOOST_REQUIRE(fd >= 0);
-    ::close(fd);
-    file = name;
-  }
+  tao::test::temp_file log_file{"tao-log"};
+  const std::string& file = log_file.path();
 
   ~fixture() {
     tao::configure_logging({});
-    ::unlink(file.c_str());
   }
 
   void log_to_file(tao::log_level level) {

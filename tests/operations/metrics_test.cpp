@@ -18,6 +18,7 @@
 #include "tao/metrics.hpp"
 
 #include "support/loopback.hpp"
+#include "support/temp_file.hpp"
 #include "support/tlv_socket.hpp"
 
 using namespace std::chrono_literals;
@@ -122,11 +123,8 @@ BOOST_AUTO_TEST_CASE(a_known_workload_scraped_over_http) {
   BOOST_CHECK_EQUAL(sample(text, "tao_handler_duration_seconds_count"), frames + 1);
   BOOST_CHECK_EQUAL(sample(text, "tao_timers"), 0);
   // The text is valid Prometheus exposition format.
-  char name[] = "/tmp/tao-metrics-XXXXXX";
-  auto fd = ::mkstemp(name);
-  BOOST_REQUIRE(fd >= 0);
-  ::close(fd);
-  std::string file = name;
+  tao::test::temp_file scraped{"tao-metrics"};
+  const auto& file = scraped.path();
   { std::ofstream{file} << text; }
   if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
     auto rc = std::system(("promtool check metrics < '" + file + "'").c_str());
@@ -134,7 +132,6 @@ BOOST_AUTO_TEST_CASE(a_known_workload_scraped_over_http) {
   } else {
     BOOST_TEST_MESSAGE("promtool not installed: format check skipped");
   }
-  std::remove(file.c_str());
   stop(*srv);
 }
 

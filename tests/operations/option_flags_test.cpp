@@ -15,6 +15,8 @@
 #include "tao/option_flags.hpp"
 #include "tao/protocol/error.hpp"
 
+#include "support/temp_file.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -81,17 +83,14 @@ BOOST_AUTO_TEST_CASE(command_line) {
 }
 
 BOOST_AUTO_TEST_CASE(config_file) {
-  char name[] = "/tmp/tao-config-XXXXXX";
-  auto fd = ::mkstemp(name);
-  BOOST_REQUIRE(fd >= 0);
-  ::close(fd);
+  tao::test::temp_file ini{"tao-config"};
+  const auto& name = ini.path();
   {
     std::ofstream out{name};
     out << "[server]\nmax-connections=9\nread-idle-timeout=2s\nhost=\"::1\"\n";
   }
   config cfg;
   BOOST_REQUIRE(!parse(cfg, {std::string{"--config-file="} + name}));
-  std::remove(name);
   auto s = cfg.server;
   BOOST_REQUIRE(!cfg.server_flags.apply(s));
   BOOST_CHECK_EQUAL(s.max_connections, 9u);

@@ -14,14 +14,13 @@ sent_meter::sent_meter(metrics_ptr m, protocol::codec_ptr codec)
 
 sent_meter::~sent_meter() = default;
 
-sent_meter::per_type& sent_meter::slot(int32_t type, bool other) {
-  if (other && other_ != nullptr)
-    return *other_;
+sent_meter::per_type& sent_meter::slot(int32_t type) {
   for (auto& t : types_)
     if (t.type == type)
       return t;
   const auto& f = metrics_->family();
-  prometheus::Labels labels{{"type", other ? "other" : std::to_string(type)}};
+  // Without headers every write counts as one frame of type 0, "other".
+  prometheus::Labels labels{{"type", headers_ ? std::to_string(type) : "other"}};
   types_.push_back(per_type{type, &f.frames_out.Add(labels), &f.bytes_out.Add(labels)});
   return types_.back();
 }
@@ -50,8 +49,7 @@ void sent_meter::operator()(const protocol::byte_buffer& bytes) {
       }
     more.push_back(count{type, 1, static_cast<double>(n)});
   };
-  bool other = headers_ == nullptr;
-  if (other) {
+  if (headers_ == nullptr) {
     add(0, bytes.size());
   } else {
     auto hs = headers_->header_size();
@@ -67,9 +65,7 @@ void sent_meter::operator()(const protocol::byte_buffer& bytes) {
     return;
   std::lock_guard<std::mutex> guard{mtx_};
   auto publish = [&](const count& c) {
-    auto& t = slot(c.type, other);
-    if (other)
-      other_ = &t;
+    auto& t = slot(c.type);
     t.frames->Increment(c.frames);
     t.bytes->Increment(c.bytes);
   };

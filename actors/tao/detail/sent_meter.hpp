@@ -40,14 +40,13 @@ private:
     prometheus::Counter* bytes;
   };
 
-  per_type& slot(int32_t type, bool other);
+  per_type& slot(int32_t type);
 
   metrics_ptr metrics_;
   protocol::codec_ptr codec_;
   const protocol::header_codec* headers_;
   std::mutex mtx_;
   std::vector<per_type> types_;
-  per_type* other_ = nullptr;
 };
 
 } // namespace tao::detail
