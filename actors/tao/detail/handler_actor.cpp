@@ -119,6 +119,13 @@ public:
     caf::anon_send(handler_, net::close_atom::value, reason, false);
   }
 
+  bool on_input_closed(const caf::error& reason) override {
+    // Queued behind the frames already sent: the handler actor handles them,
+    // their replies go out, then the connection closes with `reason`.
+    caf::anon_send(handler_, net::close_atom::value, reason, false);
+    return true;
+  }
+
   void on_closed(const caf::error& reason) override {
     caf::anon_send(handler_, net::closed_atom::value, reason);
   }

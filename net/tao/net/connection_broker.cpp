@@ -26,6 +26,10 @@ void connection_sink::on_open() {
   // nop
 }
 
+bool connection_sink::on_input_closed(const caf::error&) {
+  return false;
+}
+
 caf::message_handler connection_sink::extra_handlers() {
   return {};
 }
@@ -37,6 +41,20 @@ using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
 using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
 
 using protocol::errc;
+
+/// Reads the scribe of a connection out of a broker. CAF 0.17 keeps it
+/// behind a protected accessor; the pointer-to-member names it through this
+/// derived class, which is never instantiated.
+struct scribe_lookup : caf::io::abstract_broker {
+  static caf::io::scribe_ptr find(caf::io::abstract_broker& broker,
+                                  caf::io::connection_handle hdl) {
+    scribe_map& (caf::io::abstract_broker::*map_of)(caf::io::connection_handle) =
+      &scribe_lookup::get_map;
+    auto& scribes = (broker.*map_of)(hdl);
+    auto i = scribes.find(hdl);
+    return i != scribes.end() ? i->second : nullptr;
+  }
+};
 
 int64_t fd_of(const connection_broker_state& st) {
   return st.setup->simulated ? -1 : static_cast<int64_t>(st.hdl.id());
@@ -312,6 +330,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), init.setup->heartbeat_period,
                            heartbeat_atom::value);
   self->ack_writes(hdl, true);
+  init.scribe = scribe_lookup::find(*self, hdl);
   init.sink = init.setup->make_sink(*init.io, init.info);
   if (!init.sink) {
     // Refused by the sink factory: no sink to notify, just go.
@@ -381,14 +400,29 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         finish(self, st.close_reason);
         return;
       }
+      if (st.input_closed) {
+        // The write side failed too (the half-open peer reset).
+        finish(self, protocol::make_error(errc::network_failure,
+                                          "the connection failed after the peer's end of input"));
+        return;
+      }
       caf::error reason;
+      bool handshaking = st.tls && !st.tls->established();
       if (st.failure)
         reason = st.failure;
-      else if (st.tls && !st.tls->established())
+      else if (handshaking)
         reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
       else if (auto n = st.decoder->buffered(); n > 0)
         reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
                                                                + " bytes of an incomplete frame");
+      // CAF 0.17 detaches the scribe at read EOF. If the sink still has
+      // frames to handle, re-adopt the scribe (reads stay off) so that their
+      // replies go out before the FIN; the sink closes when done.
+      if (!handshaking && st.scribe && st.scribe->detached() && st.sink->on_input_closed(reason)) {
+        st.input_closed = true;
+        self->add_scribe(st.scribe);
+        return;
+      }
       finish(self, reason);
     },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
@@ -397,7 +431,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     },
     [self](resume_atom) {
       auto& st = self->state;
-      if (!st.closing && self->valid(st.hdl))
+      if (!st.closing && !st.input_closed && self->valid(st.hdl))
         self->trigger(st.hdl);
     },
     [self](heartbeat_atom) { heartbeat_tick(self); },

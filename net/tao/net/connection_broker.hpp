@@ -11,6 +11,7 @@
 #include <caf/actor_clock.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
+#include <caf/io/scribe.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "tao/net/connection_sink.hpp"
@@ -90,6 +91,11 @@ struct connection_broker_state {
   std::unique_ptr<connection_sink> sink;
   /// The broker as seen by the sink.
   std::unique_ptr<broker_io> io;
+  /// The connection's CAF scribe, held so that the write side can be kept
+  /// after CAF detached it at the peer's end of input (half-close).
+  caf::io::scribe_ptr scribe;
+  /// Set once the peer ended its input and the sink kept the write side.
+  bool input_closed = false;
   /// Set once a close started.
   bool closing = false;
   /// Set once the sink was told the connection is gone.

@@ -77,6 +77,15 @@ public:
   /// sink closes it through `broker_io::close` when ready.
   virtual void on_close_request(const caf::error& reason) = 0;
 
+  /// The peer ended its input (FIN, or a reset that ends reading); `reason`
+  /// is none for a clean end or says what was cut (e.g. `truncated_frame`).
+  /// Return true to keep the connection open for writing: the sink then
+  /// closes it through `broker_io::close` once the frames it already holds
+  /// are handled, so their replies reach a half-open peer before the FIN.
+  /// Return false (the default) to end the connection now with
+  /// `on_closed(reason)`.
+  virtual bool on_input_closed(const caf::error& reason);
+
   /// The connection is gone; `reason` is none for a clean close. Last call.
   virtual void on_closed(const caf::error& reason) = 0;
 
