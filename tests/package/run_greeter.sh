@@ -22,10 +22,10 @@ done
 }
 first=$("$bin/greeter_client" "$port" tao)
 second=$("$bin/greeter_client" "$port")
-[ "$first" = "hello, tao" ] && [ "$second" = "hello, world" ] || {
+if [ "$first" != "hello, tao" ] || [ "$second" != "hello, world" ]; then
   echo "unexpected greetings: '$first' '$second'" >&2
   exit 1
-}
+fi
 kill -TERM "$server"
 status=0
 wait "$server" || status=$?
