@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the built tree into a temporary prefix, then configures, builds
-# and runs tests/package/consumer against it with find_package(tao).
+# and runs the getting-started greeter (tests/package/consumer) against it
+# with find_package(tao), as docs/getting-started.md tells a new user to.
 #   consumer_test.sh <build dir> <source dir>
 set -euo pipefail
 build=$1
@@ -17,4 +18,4 @@ command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 cmake -S "$src/tests/package/consumer" -B "$work/consumer" "${generator[@]}" \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" >/dev/null
-"$work/consumer/consumer"
+"$src/tests/package/run_greeter.sh" "$work/consumer"
