@@ -1,8 +1,10 @@
 // tao-soak-server: the server of bench/soak. An echo server (type 1) with
 // every server option on the command line (heartbeats, timeouts, limits) and
-// Prometheus metrics, plus one gauge of its own for leak checks:
+// Prometheus metrics, plus gauges of its own for leak checks:
 // `tao_soak_running_actors`, CAF's count of running actors
-// (`actor_registry::running()`), refreshed every 100 ms.
+// (`actor_registry::running()`), and `tao_soak_heap_bytes`, the heap in use
+// (mallinfo2), refreshed every 100 ms. `--trim-when-idle` returns freed heap
+// to the kernel whenever the load is gone (see process_gauges).
 //
 //   tao-soak-server --port=0 --metrics=127.0.0.1:0 --heartbeat-period=5s
 //                   --max-connections=11000 [any tao server flag]
@@ -19,6 +21,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <malloc.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
@@ -34,43 +37,68 @@ struct config : caf::actor_system_config {
   tao::server_options server;
   tao::option_flags flags;
   std::string metrics = "127.0.0.1:0";
+  bool trim = false;
   config() {
     server.port = 0;
     opt_group group{custom_options_, "global"};
     flags.add_server(group, server);
     flags.add_logging(group);
-    group.add(metrics, "metrics", "serve Prometheus metrics on this host:port");
+    group.add(metrics, "metrics", "serve Prometheus metrics on this host:port")
+      .add(trim, "trim-when-idle", "malloc_trim(0) whenever the load is gone (no extra actors)");
   }
 };
 
-/// Publishes the actor system's running-actor count into a gauge until
-/// destroyed.
-class actor_gauge {
+/// Publishes the actor system's running-actor count and the heap in use
+/// (glibc's mallinfo2) into gauges every 100 ms until destroyed. With
+/// `trim`, hands free heap back to the kernel (malloc_trim) each time the
+/// actor count falls back to its value at start, so that RSS after a load
+/// shows live memory rather than glibc's cache of freed blocks; a leak stays
+/// allocated and shows in both.
+class process_gauges {
 public:
-  actor_gauge(caf::actor_system& sys, prometheus::Registry& registry)
-    : gauge_(prometheus::BuildGauge()
-               .Name("tao_soak_running_actors")
-               .Help("Running CAF actors (actor_registry::running)")
-               .Register(registry)
-               .Add({})),
-      thread_([this, &sys] {
-        while (!done_) {
-          gauge_.Set(static_cast<double>(sys.registry().running()));
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-      }) {
+  process_gauges(caf::actor_system& sys, prometheus::Registry& registry, bool trim)
+    : actors_(prometheus::BuildGauge()
+                .Name("tao_soak_running_actors")
+                .Help("Running CAF actors (actor_registry::running)")
+                .Register(registry)
+                .Add({})),
+      heap_(prometheus::BuildGauge()
+              .Name("tao_soak_heap_bytes")
+              .Help("Heap bytes in use (mallinfo2: uordblks + hblkhd)")
+              .Register(registry)
+              .Add({})),
+      thread_([this, &sys, trim] { run(sys, trim); }) {
   }
 
-  ~actor_gauge() {
+  ~process_gauges() {
     done_ = true;
     thread_.join();
   }
 
-  actor_gauge(const actor_gauge&) = delete;
-  actor_gauge& operator=(const actor_gauge&) = delete;
+  process_gauges(const process_gauges&) = delete;
+  process_gauges& operator=(const process_gauges&) = delete;
 
 private:
-  prometheus::Gauge& gauge_;
+  void run(caf::actor_system& sys, bool trim) {
+    auto idle = sys.registry().running();
+    bool busy = false;
+    while (!done_) {
+      auto running = sys.registry().running();
+      if (running > idle) {
+        busy = true;
+      } else if (busy && trim) {
+        busy = false;
+        ::malloc_trim(0);
+      }
+      auto info = ::mallinfo2();
+      heap_.Set(static_cast<double>(info.uordblks + info.hblkhd));
+      actors_.Set(static_cast<double>(running));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  prometheus::Gauge& actors_;
+  prometheus::Gauge& heap_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -100,13 +128,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto metrics = opts.metrics;
-  actor_gauge actors{sys, *metrics->registry()};
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
   auto srv = tao::server::start(sys, std::move(opts));
   if (!srv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
     return 1;
   }
+  // After the start: the server actor belongs to the idle actor count.
+  process_gauges gauges{sys, *metrics->registry(), cfg.trim};
   std::cout << "listening on 127.0.0.1:" << srv->port() << '\n'
             << "metrics on 127.0.0.1:" << metrics->port() << std::endl;
   stop_signals.wait();
