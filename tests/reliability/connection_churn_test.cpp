@@ -7,6 +7,7 @@
 // use) after a warm-up round, so caches that fill once do not count; under
 // sanitizers mallinfo2 sees nothing and the check passes trivially.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "tao/all.hpp"
 
+#include "reliability/peer_tools.hpp"
 #include "support/loopback.hpp"
 #include "support/tlv_socket.hpp"
 
@@ -127,6 +129,61 @@ BOOST_AUTO_TEST_CASE(closed_connections_leave_no_heap_behind,
   }
   BOOST_TEST_MESSAGE(rounds << " connections opened and closed:" << figures);
   BOOST_CHECK_MESSAGE(bounded, "heap grew with closed connections:" << figures);
+}
+
+// The same defect on the client side: each reconnect's broker monitors the
+// client actor, which lives on. Expected to fail with the server case.
+BOOST_AUTO_TEST_CASE(reconnects_leave_no_heap_behind, *boost::unit_test::expected_failures(1)) {
+  constexpr int warm_up = 200;
+  constexpr int rounds = 1500;
+  // A server that accepts and at once closes every connection.
+  tao::test::raw_listener listener;
+  BOOST_REQUIRE(listener.port() != 0);
+  std::atomic<bool> done{false};
+  std::thread acceptor{[&] {
+    while (!done) {
+      int fd = listener.accept(100ms);
+      if (fd >= 0)
+        ::close(fd);
+    }
+  }};
+  std::atomic<int> connects{0};
+  tao::client_options opts;
+  opts.port = listener.port();
+  opts.reconnect.enabled = true;
+  opts.reconnect.initial_delay = 1ms;
+  opts.reconnect.max_delay = 1ms;
+  opts.reconnect.jitter = false;
+  opts.on_connect = [&connects](tao::connection&) {
+    ++connects;
+    return true;
+  };
+  auto cli = tao::client::start(*sys, std::move(opts));
+  BOOST_REQUIRE(cli);
+  auto await_connects = [&](int n) {
+    auto deadline = clock_type::now() + 60s;
+    while (connects < n && clock_type::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    return connects >= n;
+  };
+  BOOST_REQUIRE(await_connects(warm_up));
+  ::malloc_trim(0);
+  auto before = heap_in_use();
+  auto first = connects.load();
+  BOOST_REQUIRE(await_connects(first + rounds));
+  ::malloc_trim(0);
+  auto after = heap_in_use();
+  auto cycles = connects.load() - first;
+  cli->close();
+  await_exit(cli->actor());
+  done = true;
+  acceptor.join();
+  auto per_cycle = after > before ? (after - before) / static_cast<size_t>(cycles) : 0;
+  BOOST_TEST_MESSAGE(cycles << " reconnects: heap " << before << " -> " << after << " bytes ("
+                            << per_cycle << " per reconnect)");
+  BOOST_CHECK_MESSAGE(after < before + 256 * 1024,
+                      "heap grew with reconnects: " << before << " -> " << after << " bytes ("
+                                                    << per_cycle << " per reconnect)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
