@@ -539,16 +539,11 @@ BOOST_AUTO_TEST_CASE(client_whose_server_resets_mid_write) {
     client_reset_mid_write(*this, mode);
 }
 
-// Known defect (docs/reliability.md): a peer that resets while megabytes are
-// queued for it is reported as a clean close (on_close with no error, no
-// on_error, counted as reason "none"), on servers and clients alike. CAF 0.17
-// turns ECONNRESET/EPIPE into the same connection_closed_msg as a FIN, and
-// the broker only marks a close as an error for a partial inbound frame or
-// an unfinished TLS handshake, not for undelivered outbound bytes. Expected
-// to fail (one combined check) until the broker reports such a close as
-// errc::network_failure.
-BOOST_AUTO_TEST_CASE(reset_with_queued_writes_is_an_error,
-                     *boost::unit_test::expected_failures(1)) {
+// A peer that resets while megabytes are queued for it is an error
+// (errc::network_failure in on_error and on_close), on servers and clients
+// alike. CAF 0.17 turns ECONNRESET/EPIPE into the same connection_closed_msg
+// as a FIN; the broker tells them apart by the socket's TCP state.
+BOOST_AUTO_TEST_CASE(reset_with_queued_writes_is_an_error) {
   std::string reasons;
   bool all_errors = true;
   for (auto mode : both_modes) {

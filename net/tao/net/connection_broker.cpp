@@ -69,6 +69,11 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
   // of its callbacks right now.
   st.finished = true;
   st.sink->on_closed(reason);
+  // CAF 0.17 keeps a monitor's record (and, through it, this broker's
+  // memory) in the monitored actor until that one exits: a long-lived
+  // server or client would hold about 1.5 KiB per connection it ever had.
+  if (st.setup->owner)
+    self->demonitor(st.setup->owner);
   self->quit();
 }
 
@@ -408,6 +413,10 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       }
       caf::error reason;
       bool handshaking = st.tls && !st.tls->established();
+      // CAF reports a reset like a FIN; the socket (still open, the scribe
+      // is held) tells them apart.
+      bool reset = socket_ops::was_reset(fd_of(st));
+      auto undelivered = st.info.budget->queued();
       if (st.failure)
         reason = st.failure;
       else if (handshaking)
@@ -415,10 +424,15 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       else if (auto n = st.decoder->buffered(); n > 0)
         reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
                                                                + " bytes of an incomplete frame");
+      else if (reset && undelivered > 0)
+        reason = protocol::make_error(errc::network_failure, "connection reset by the peer with "
+                                                               + std::to_string(undelivered)
+                                                               + " bytes not delivered");
       // CAF 0.17 detaches the scribe at read EOF. If the sink still has
       // frames to handle, re-adopt the scribe (reads stay off) so that their
       // replies go out before the FIN; the sink closes when done.
-      if (!handshaking && st.scribe && st.scribe->detached() && st.sink->on_input_closed(reason)) {
+      if (!handshaking && !reset && st.scribe && st.scribe->detached()
+          && st.sink->on_input_closed(reason)) {
         st.input_closed = true;
         self->add_scribe(st.scribe);
         return;

@@ -50,6 +50,16 @@ void abort(int64_t fd) noexcept {
   shutdown(static_cast<int>(fd), SHUT_RDWR);
 }
 
+bool was_reset(int64_t fd) noexcept {
+  if (fd < 0)
+    return false;
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (getsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+    return false;
+  return info.tcpi_state == TCP_CLOSE;
+}
+
 endpoint local_endpoint(int64_t fd) {
   if (fd < 0)
     return {};

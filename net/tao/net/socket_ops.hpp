@@ -23,6 +23,11 @@ void set_nodelay(int64_t fd) noexcept;
 /// CAF releases the socket even if the peer never reads again.
 void abort(int64_t fd) noexcept;
 
+/// True if the connection was reset: the kernel's TCP state is CLOSE (an
+/// RST arrived or a write failed). False while it can still carry data, for
+/// example after the peer's FIN (CLOSE_WAIT), and when `fd` is negative.
+bool was_reset(int64_t fd) noexcept;
+
 /// The local address of a connected socket.
 endpoint local_endpoint(int64_t fd);
 
