@@ -39,8 +39,8 @@ inline void close_client(caf::actor_system& sys, const tao::client& cli,
 
 /// The server's counters, or default ones if it does not answer within
 /// `timeout`. Thread-safe.
-inline tao::server_stats server_stats(caf::actor_system& sys, const tao::server& srv,
-                                      caf::timespan timeout = std::chrono::seconds(5)) {
+inline tao::server_stats request_stats(caf::actor_system& sys, const tao::server& srv,
+                                       caf::timespan timeout = std::chrono::seconds(5)) {
   tao::server_stats result;
   caf::scoped_actor self{sys};
   self->request(srv.actor(), timeout, tao::stats_atom::value)

@@ -73,10 +73,10 @@ tao::client start_client(caf::actor_system& sys, uint16_t port, const std::strin
 /// Polls the server's counters until `pred` holds (bounded: 10 s).
 template <class Pred>
 tao::server_stats wait_stats(caf::actor_system& sys, const tao::server& srv, Pred pred) {
-  auto stats = tao::examples::server_stats(sys, srv);
+  auto stats = tao::examples::request_stats(sys, srv);
   for (int i = 0; i < 500 && !pred(stats); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    stats = tao::examples::server_stats(sys, srv);
+    stats = tao::examples::request_stats(sys, srv);
   }
   return stats;
 }
@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
   clients[late] = start_client(sys, srv->port(), late, view);
   if (!wait([&](const client_view& v) { return v.echoes.count(late) != 0; }))
     return finish(1, late + " was not served after a client left");
-  stats = tao::examples::server_stats(sys, *srv);
+  stats = tao::examples::request_stats(sys, *srv);
   print(stats);
   auto text = metrics->text();
   print_metric(text, "tao_connections_refused_total");

@@ -42,6 +42,7 @@ struct config : caf::actor_system_config {
   tao::option_flags flags;
   caf::timespan ping_period = std::chrono::milliseconds(100);
   config() {
+    client.port = 12345; // tao-echo-server's default (client mode)
     client.reconnect.enabled = true;
     client.reconnect.initial_delay = std::chrono::milliseconds(100);
     client.reconnect.max_delay = std::chrono::milliseconds(400);
