@@ -52,15 +52,21 @@ struct registry_fixture : tao::test::deterministic_fixture {
   fake_member member() {
     fake_member m;
     m.output = std::make_shared<std::string>();
-    auto broker = sys.spawn([out = m.output](caf::event_based_actor*) -> caf::behavior {
-      return {[out](tao::net::write_atom, const tao::protocol::byte_buffer& bytes) {
-        out->append(bytes.begin(), bytes.end());
-      }};
-    });
-    m.connection_actor = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](int) {
-      }};
-    });
+    // Spawned with an argument each: CAF 0.17 dereferences a null argument
+    // tuple for function-based actors spawned without one (UBSan reports it).
+    auto broker = sys.spawn(
+      [](caf::event_based_actor*, std::shared_ptr<std::string> out) -> caf::behavior {
+        return {[out](tao::net::write_atom, const tao::protocol::byte_buffer& bytes) {
+          out->append(bytes.begin(), bytes.end());
+        }};
+      },
+      m.output);
+    m.connection_actor = sys.spawn(
+      [](caf::event_based_actor*, uint64_t) -> caf::behavior {
+        return {[](int) {
+        }};
+      },
+      next_id);
     auto budget = std::make_shared<tao::net::outbound_budget>(1u << 20, 1u << 19);
     m.ref = tao::connection_ref{next_id++,
                                 broker,
