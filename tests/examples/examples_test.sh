@@ -46,7 +46,7 @@ start_server tao-chat-server "$work/chat.log"
 mkfifo "$work/b.in"
 "$bin/tao-chat-client" --port="$port" <"$work/b.in" >"$work/b.out" 2>&1 &
 b=$!
-pids+=($b)
+pids+=("$b")
 exec 3>"$work/b.in"                       # keep B's stdin open
 for _ in $(seq 1 100); do                 # wait until B is connected
   printf 'b is here\n' >&3
