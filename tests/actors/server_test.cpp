@@ -324,6 +324,26 @@ BOOST_AUTO_TEST_CASE(close_after_writes_delivers_them_first) {
   });
 }
 
+// A write reserved through a connection_ref before a graceful close, but
+// reaching the broker after it, is dropped; the close must not then wait for
+// the drain timeout (it did: the queue count still held the reservation).
+BOOST_AUTO_TEST_CASE(close_completes_when_a_late_reserved_write_arrives) {
+  for_each_dispatch([](server_fixture& fix) {
+    auto opts = fix.options();
+    opts.drain_timeout = 5s;
+    opts.handlers = tao::handlers{};
+    BOOST_REQUIRE(!opts.handlers.on<echo_message>([](tao::connection& c, const echo_message&) {
+      BOOST_CHECK(!c.ref().write(echo_message{"via ref"}));
+      c.close();
+    }));
+    fix.start(std::move(opts));
+    auto conn = fix.connect(fix.acc);
+    fix.send(conn, tlv(1, "go"));
+    fix.run();
+    BOOST_CHECK_EQUAL(fix.count("close none"), 1u);
+  });
+}
+
 BOOST_AUTO_TEST_CASE(every_frame_before_peer_close_is_handled) {
   for_each_dispatch([](server_fixture& fix) {
     auto opts = fix.options();

@@ -193,6 +193,10 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   // keeps going.
   if (st.closing || st.finished || !self->valid(st.hdl)) {
     st.info.budget->release(n);
+    // A close waiting for the queue to drain counted these bytes, which the
+    // writer reserved before the close began: the queue may be empty now.
+    if (st.closing && !st.finished && st.info.budget->queued() == 0)
+      complete_close(self);
     return;
   }
   if (st.setup->on_write)
