@@ -8,12 +8,14 @@
 // bounds, never on sleeps.
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <functional>
 #include <string>
 
 #include <caf/scoped_actor.hpp>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include "tao/all.hpp"
@@ -57,6 +59,56 @@ uint16_t free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+/// How a blocking OpenSSL client ends its input on a half-open connection.
+enum class tls_half_close { tcp_only, close_notify };
+
+/// A TLS client on a blocking socket (OpenSSL over the descriptor): sends
+/// `n` type-1 frames, ends its input, then reads replies until the server's
+/// end. Returns the number of echoes that matched, in order.
+int tls_half_open_exchange(uint16_t port, const std::string& ca_file, int n, tls_half_close how) {
+  // OpenSSL writes with send(2) on the descriptor: a failure must be an
+  // error code, not SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  tao::test::tlv_socket sock{port};
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  BOOST_REQUIRE(ctx != nullptr);
+  BOOST_REQUIRE_EQUAL(SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr), 1);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, sock.fd());
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  int matched = 0;
+  if (SSL_connect(ssl) == 1) {
+    std::string out;
+    for (int i = 0; i < n; ++i)
+      out += tlv("half " + std::to_string(i) + std::string(10'000, 'h'));
+    BOOST_REQUIRE_EQUAL(SSL_write(ssl, out.data(), static_cast<int>(out.size())),
+                        static_cast<int>(out.size()));
+    if (how == tls_half_close::close_notify)
+      SSL_shutdown(ssl);
+    ::shutdown(sock.fd(), SHUT_WR);
+    std::string in;
+    char buf[16384];
+    int got = 0;
+    while ((got = SSL_read(ssl, buf, sizeof(buf))) > 0)
+      in.append(buf, static_cast<size_t>(got));
+    size_t pos = 0;
+    while (pos + 8 <= in.size() && matched < n) {
+      auto len = tao::protocol::load_le32(in.data() + pos + 4);
+      auto payload = in.substr(pos + 8, len);
+      if (payload.rfind("half " + std::to_string(matched) + "h", 0) != 0)
+        break;
+      ++matched;
+      pos += 8 + len;
+    }
+  } else {
+    BOOST_ERROR("TLS handshake of the half-open client failed");
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return matched;
 }
 
 struct fixture : tao::test::loopback_fixture {
@@ -336,6 +388,23 @@ BOOST_AUTO_TEST_CASE(invalid_tls_options_fail_start) {
   auto cli = tao::client::start(*sys, client_options(1, bad_ca));
   BOOST_REQUIRE(!cli);
   BOOST_CHECK(tao::protocol::is(cli.error(), errc::tls_failure));
+}
+
+// A half-open TLS peer (its write side shut down, with or without a
+// close_notify first) still receives a reply to every frame it sent, then
+// the server's close, in both dispatch modes.
+BOOST_AUTO_TEST_CASE(half_open_tls_peer_gets_every_reply) {
+  for (auto mode : {tao::dispatch_mode::scheduled, tao::dispatch_mode::inline_io}) {
+    auto srv = start_server(server_options(certs().server(), mode));
+    for (auto how : {tls_half_close::tcp_only, tls_half_close::close_notify}) {
+      BOOST_TEST_CONTEXT((mode == tao::dispatch_mode::scheduled ? "scheduled" : "inline")
+                         << (how == tls_half_close::tcp_only ? ", FIN only" : ", close_notify")) {
+        BOOST_CHECK_EQUAL(tls_half_open_exchange(srv.port(), certs()("ca.pem"), 20, how), 20);
+      }
+    }
+    BOOST_CHECK_EQUAL(stats(srv).tls_failures, 0u);
+    stop(srv);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
