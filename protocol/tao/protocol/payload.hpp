@@ -2,10 +2,10 @@
 
 #include <string_view>
 
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/error.hpp>
 
+#include "tao/protocol/bounded_deserializer.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/frame.hpp"
 
@@ -35,7 +35,8 @@ struct raw_payload {
 
 /// Payload codec for structs with a CAF `inspect` overload, serialized with
 /// CAF's binary serializer (integers in network byte order). Decoding fails
-/// with `errc::malformed_payload` on truncated input and on trailing bytes.
+/// with `errc::malformed_payload` on truncated input, on trailing bytes and on
+/// sequences announcing more elements than the payload can hold.
 struct inspect_payload {
   /// Serializes `x` and appends the bytes to `out`.
   template <class T>
@@ -46,10 +47,12 @@ struct inspect_payload {
     return {};
   }
 
-  /// Deserializes `x` from exactly `bytes`.
+  /// Deserializes `x` from exactly `bytes`. A sequence announcing more
+  /// elements than the bytes can hold fails before anything is allocated
+  /// (see `bounded_deserializer`).
   template <class T>
   static caf::error decode(T& x, std::string_view bytes) {
-    caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+    bounded_deserializer source{bytes.data(), bytes.size()};
     if (auto err = source(x))
       return make_error(errc::malformed_payload, render(err));
     if (source.remaining() != 0)
