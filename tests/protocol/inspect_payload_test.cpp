@@ -4,16 +4,19 @@
 // CAF `inspect` payloads from untrusted bytes: a sequence that announces
 // more elements than the payload holds fails as malformed_payload before
 // anything of that size is allocated (found by fuzz_payload: CAF 0.17
-// resizes byte and bit vectors to the announced size first). The global
+// resizes byte and bit vectors to the announced size first), and infinite
+// floats are refused rather than hang CAF's packing loop. The global
 // operator new is replaced to record the largest allocation.
 
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "tao/protocol/codec.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/message.hpp"
 
@@ -82,6 +85,18 @@ typename Inspector::result_type inspect(Inspector& f, nothings& x) {
   return f(x.items);
 }
 
+struct reading {
+  static constexpr int32_t tao_type = 12;
+  using tao_payload = tao::protocol::inspect_payload;
+  float f = 0;
+  double d = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reading& x) {
+  return f(x.f, x.d);
+}
+
 /// CAF's varbyte encoding of `n` (7 bits per byte, low first; CAF 0.17
 /// reads at most 32 bits).
 std::string varbyte(uint64_t n) {
@@ -137,6 +152,35 @@ BOOST_AUTO_TEST_CASE(sequences_of_empty_elements_end_promptly) {
   auto x = tao::protocol::decode_payload<nothings>(varbyte(3));
   BOOST_REQUIRE(x);
   BOOST_CHECK_EQUAL(x->items.size(), 0u + 3u);
+}
+
+// CAF 0.17 packs floats by halving until below 2: infinity never gets
+// there, so encoding one hung the sender (found by fuzz_payload, which
+// decoded an all-ones exponent as infinity and re-encoded it).
+BOOST_AUTO_TEST_CASE(non_finite_floats_are_refused_both_ways) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (auto x : {reading{inf, 0}, reading{-inf, 0}, reading{0, nan}, reading{0, -1.0 / 0.0}}) {
+    tao::protocol::byte_buffer out{'k'};
+    auto err = tao::protocol::encode_message(*tao::protocol::default_codec(), x, out);
+    BOOST_CHECK(is(err, errc::malformed_payload));
+    BOOST_CHECK_EQUAL(out.size(), 1u); // nothing of the frame is left
+  }
+  reading ok{1.5f, -0.25};
+  tao::protocol::byte_buffer out;
+  BOOST_REQUIRE(!tao::protocol::encode_payload(ok, out));
+  BOOST_REQUIRE_EQUAL(out.size(), 12u);
+  auto back = tao::protocol::decode_payload<reading>({out.data(), out.size()});
+  BOOST_REQUIRE(back);
+  BOOST_CHECK_EQUAL(back->f, 1.5f);
+  BOOST_CHECK_EQUAL(back->d, -0.25);
+  // An all-ones exponent, which CAF unpacks as infinity, is malformed.
+  std::string all_ones{"\xff\xff\xff\xff"};
+  all_ones.append(out.data() + 4, 8);
+  BOOST_CHECK(!tao::protocol::decode_payload<reading>(all_ones));
+  std::string double_inf{out.data(), 4};
+  double_inf += std::string{"\x7f\xf0\0\0\0\0\0\0", 8};
+  BOOST_CHECK(!tao::protocol::decode_payload<reading>(double_inf));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,7 @@
 #include "tao/protocol/bounded_deserializer.hpp"
 
+#include <cmath>
+
 #include <caf/sec.hpp>
 
 namespace tao::protocol {
@@ -9,6 +11,21 @@ bounded_deserializer::bounded_deserializer(const char* data, size_t size)
 }
 
 bounded_deserializer::~bounded_deserializer() = default;
+
+namespace {
+
+/// CAF unpacks the all-ones exponent to infinity, which it cannot pack again
+/// (see finite_serializer): such a value is refused on the way in.
+template <class T>
+caf::error read_finite(caf::binary_deserializer& source, T& x) {
+  if (auto err = source(x))
+    return err;
+  if (!std::isfinite(x))
+    return caf::sec::invalid_argument;
+  return {};
+}
+
+} // namespace
 
 caf::error bounded_deserializer::begin_object(uint16_t& typenr, std::string& name) {
   return inner_.begin_object(typenr, name);
@@ -62,13 +79,13 @@ caf::error bounded_deserializer::apply_impl(uint64_t& x) {
   return inner_(x);
 }
 caf::error bounded_deserializer::apply_impl(float& x) {
-  return inner_(x);
+  return read_finite(inner_, x);
 }
 caf::error bounded_deserializer::apply_impl(double& x) {
-  return inner_(x);
+  return read_finite(inner_, x);
 }
 caf::error bounded_deserializer::apply_impl(long double& x) {
-  return inner_(x);
+  return read_finite(inner_, x);
 }
 caf::error bounded_deserializer::apply_impl(std::string& x) {
   return inner_(x);

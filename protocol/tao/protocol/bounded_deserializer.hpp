@@ -21,7 +21,8 @@ namespace tao::protocol {
 /// elements without bytes (empty structs) would loop for as long as
 /// announced. With the check, what a payload can make the receiver allocate
 /// is bounded by 8 times its size. Elements that take no bytes at all are
-/// therefore not supported in sequences longer than that.
+/// therefore not supported in sequences longer than that. Floating-point
+/// values must be finite (see `finite_serializer`).
 ///
 /// Not thread-safe; a value used by one decode.
 class bounded_deserializer final : public caf::deserializer {
