@@ -37,26 +37,49 @@ public:
     return inner_.remaining();
   }
 
+  /// Forwards to `caf::binary_deserializer`.
   caf::error begin_object(uint16_t& typenr, std::string& name) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error end_object() override;
+  /// Reads a sequence size; fails with `caf::sec::end_of_stream` if it
+  /// exceeds 8 per remaining byte.
   caf::error begin_sequence(size_t& num) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error end_sequence() override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_raw(size_t num_bytes, void* data) override;
 
 protected:
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(int8_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(uint8_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(int16_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(uint16_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(int32_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(uint32_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(int64_t& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(uint64_t& x) override;
+  /// Forwards to `caf::binary_deserializer`; a non-finite value fails with
+  /// `caf::sec::invalid_argument`.
   caf::error apply_impl(float& x) override;
+  /// Forwards to `caf::binary_deserializer`; a non-finite value fails with
+  /// `caf::sec::invalid_argument`.
   caf::error apply_impl(double& x) override;
+  /// Forwards to `caf::binary_deserializer`; a non-finite value fails with
+  /// `caf::sec::invalid_argument`.
   caf::error apply_impl(long double& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(std::string& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(std::u16string& x) override;
+  /// Forwards to `caf::binary_deserializer`.
   caf::error apply_impl(std::u32string& x) override;
 
 private:
