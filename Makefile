@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= $(if $(CI),60,20)
 JOBS         ?= $(shell nproc)
 CMAKE_ARGS   ?=
 
-.PHONY: all deps configure build demo test unit-test fuzz-test sanitize docs clean
+.PHONY: all deps configure build demo test unit-test fuzz-test sanitize tsan docs clean
 
 all: build
 
@@ -30,13 +30,14 @@ demo: build
 unit-test: build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
+# Every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, two at a time.
 fuzz-test: deps
 	@if command -v clang++-14 >/dev/null 2>&1; then \
 	  CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(if $(shell command -v ninja 2>/dev/null),-G Ninja,) \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAO_BUILD_FUZZERS=ON -DTAO_BUILD_TESTS=OFF -DTAO_BUILD_EXAMPLES=OFF \
 	    -DTAO_FUZZ_SECONDS=$(FUZZ_SECONDS) && \
-	  cmake --build $(FUZZ_BUILD) -j $(JOBS) && \
-	  ctest --test-dir $(FUZZ_BUILD) -R '^fuzz_' --output-on-failure; \
+	  cmake --build $(FUZZ_BUILD) -j $(JOBS) --target tao_fuzzers && \
+	  ctest --test-dir $(FUZZ_BUILD) -L fuzz -j $(JOBS) --output-on-failure; \
 	else echo "tao: clang++-14 not found, fuzzers skipped"; fi
 
 test: unit-test fuzz-test
@@ -47,9 +48,21 @@ sanitize: deps
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan -j $(JOBS) --output-on-failure
 
+# ThreadSanitizer on the suites that drive tao's shared state from plain
+# threads (see docs/development.md, "What runs where"): built with gcc in
+# build-tsan, only those suites.
+TSAN_SUITES ?= concurrency_flow_control concurrency_shared_services
+tsan: deps
+	cmake -S . -B build-tsan $(if $(shell command -v ninja 2>/dev/null),-G Ninja,) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAO_SANITIZERS=thread -DTAO_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
+	cmake --build build-tsan -j $(JOBS) --target $(TSAN_SUITES)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --test-dir build-tsan -j $(JOBS) --output-on-failure \
+	  -R '^($(subst $(eval) ,|,$(strip $(TSAN_SUITES))))$$'
+
 # API reference from the /// comments into build/docs/html; warnings fail.
 docs: deps
 	doxygen docs/Doxyfile
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD) build-asan
+	rm -rf $(BUILD) $(FUZZ_BUILD) build-asan build-tsan

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "tao/detail/log.hpp"
@@ -34,10 +35,17 @@ spdlog::level::level_enum to_spdlog(log_level x) {
   return spdlog::level::info;
 }
 
-/// Every tao logger and the sink and level they share.
+/// Every tao logger and the sink and level they share. Loggers hold one
+/// distributing sink for good; `configure_logging` swaps what it forwards to
+/// under the sink's own mutex, which every line takes, so a logger may write
+/// on another thread while the destination changes.
 struct log_registry {
   std::mutex mtx;
-  spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  std::shared_ptr<spdlog::sinks::dist_sink_mt> sink = [] {
+    auto dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
+    dist->set_sinks({std::make_shared<spdlog::sinks::stderr_sink_mt>()});
+    return dist;
+  }();
   spdlog::level::level_enum level = spdlog::level::info;
   std::unordered_map<std::string, std::shared_ptr<spdlog::logger>> loggers;
 
@@ -79,10 +87,9 @@ caf::error configure_logging(const log_options& opts) {
     }
   }
   std::lock_guard<std::mutex> guard{reg.mtx};
-  reg.sink = sink;
+  reg.sink->set_sinks({sink});
   reg.level = to_spdlog(opts.level);
   for (auto& kvp : reg.loggers) {
-    kvp.second->sinks() = {sink};
     kvp.second->set_level(reg.level);
     // Lines are rare by design (none per frame): write each at once.
     kvp.second->flush_on(spdlog::level::trace);

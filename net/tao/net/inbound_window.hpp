@@ -36,7 +36,18 @@ public:
   /// the window fell to half the limit: the caller must resume the reader.
   bool consume(size_t n) noexcept {
     auto now = in_flight_.fetch_sub(n) - n;
-    return now <= limit_ / 2 && stopped_.load() && stopped_.exchange(false);
+    if (now > limit_ / 2 || !stopped_.load() || !stopped_.exchange(false))
+      return false;
+    // The stop just cleared may be newer than `now`: the broker can have
+    // resumed on its own in `add`, filled the window and stopped again in
+    // between. Resume only if the window is still half empty; otherwise put
+    // the stop back for a later `consume` (bytes are in flight, so one
+    // comes). Only the handler actor consumes, so nothing else drains the
+    // window meanwhile.
+    if (in_flight_.load() <= limit_ / 2)
+      return true;
+    stopped_.store(true);
+    return false;
   }
 
   /// Bytes handed over and not yet handled.

@@ -2,11 +2,11 @@
 
 #include <string_view>
 
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 #include <caf/error.hpp>
 
+#include "tao/protocol/bounded_deserializer.hpp"
 #include "tao/protocol/error.hpp"
+#include "tao/protocol/finite_serializer.hpp"
 #include "tao/protocol/frame.hpp"
 
 namespace tao::protocol {
@@ -35,21 +35,28 @@ struct raw_payload {
 
 /// Payload codec for structs with a CAF `inspect` overload, serialized with
 /// CAF's binary serializer (integers in network byte order). Decoding fails
-/// with `errc::malformed_payload` on truncated input and on trailing bytes.
+/// with `errc::malformed_payload` on truncated input, on trailing bytes and on
+/// sequences announcing more elements than the payload can hold. Floating-point
+/// members must be finite: CAF 0.17 cannot encode infinity.
 struct inspect_payload {
-  /// Serializes `x` and appends the bytes to `out`.
+  /// Serializes `x` and appends the bytes to `out`. Fails with
+  /// `errc::malformed_payload` for infinite or NaN floating-point members
+  /// (see `finite_serializer`); `out` may then hold a partial payload, which
+  /// `encode_message` truncates.
   template <class T>
   static caf::error encode(const T& x, byte_buffer& out) {
-    caf::binary_serializer sink{nullptr, out};
+    finite_serializer sink{out};
     if (auto err = sink(const_cast<T&>(x)))
       return make_error(errc::malformed_payload, "cannot serialize: " + render(err));
     return {};
   }
 
-  /// Deserializes `x` from exactly `bytes`.
+  /// Deserializes `x` from exactly `bytes`. A sequence announcing more
+  /// elements than the bytes can hold fails before anything is allocated
+  /// (see `bounded_deserializer`).
   template <class T>
   static caf::error decode(T& x, std::string_view bytes) {
-    caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+    bounded_deserializer source{bytes.data(), bytes.size()};
     if (auto err = source(x))
       return make_error(errc::malformed_payload, render(err));
     if (source.remaining() != 0)
