@@ -23,6 +23,7 @@
 #include "tao/all.hpp"
 
 #include "support/loopback.hpp"
+#include "support/steady_bystander.hpp"
 #include "support/tlv_socket.hpp"
 
 using namespace std::chrono_literals;
@@ -31,6 +32,7 @@ using count_message = tao::protocol::text_message<2>;
 using negative_message = tao::protocol::text_message<-5>;
 using tao::protocol::errc;
 using tao::test::read_end;
+using tao::test::steady_bystander;
 using tao::test::tlv_socket;
 using clock_type = std::chrono::steady_clock;
 
@@ -93,51 +95,6 @@ read_end read_until_end(tlv_socket& s) {
   }
   return s.end();
 }
-
-/// A client echoing on its own thread every 10 ms until `stop`: keeps its
-/// connection busy (alive under idle and heartbeat timeouts) while the main
-/// thread waits on a hostile peer. Boost.Test macros stay on the main thread.
-class steady_bystander {
-public:
-  explicit steady_bystander(uint16_t port) : sock_(port), thread_([this] { run(); }) {
-  }
-
-  ~steady_bystander() {
-    stop();
-  }
-
-  /// Stops the thread; returns the number of failed round trips.
-  int stop() {
-    done_ = true;
-    if (thread_.joinable())
-      thread_.join();
-    return failures_;
-  }
-
-  /// Round trips completed.
-  int completed() const {
-    return completed_;
-  }
-
-private:
-  void run() {
-    for (int i = 0; !done_; ++i) {
-      auto payload = "steady " + std::to_string(i);
-      auto f = sock_.send(1, payload) ? sock_.read() : std::nullopt;
-      if (f && f->payload == payload)
-        ++completed_;
-      else
-        ++failures_;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  tlv_socket sock_;
-  std::atomic<bool> done_{false};
-  std::atomic<int> completed_{0};
-  std::atomic<int> failures_{0};
-  std::thread thread_;
-};
 
 struct fixture : tao::test::loopback_fixture {
   tao::metrics_ptr metrics;
@@ -453,7 +410,7 @@ BOOST_AUTO_TEST_CASE(slowloris_after_a_first_frame_is_closed_by_the_read_idle_ti
     auto opts = options(mode);
     opts.read_idle_timeout = 200ms;
     start(std::move(opts));
-    steady_bystander bystander{srv.port()};
+    steady_bystander bystander{srv.port(), 10ms};
     auto latency = slowloris_close_latency(srv.port(), 1);
     BOOST_TEST_MESSAGE("slowloris closed after " << latency.count()
                                                  << " ms (read_idle_timeout 200 ms)");
@@ -536,7 +493,7 @@ BOOST_AUTO_TEST_CASE(silent_peers_are_closed_and_counted) {
     opts.heartbeat_period = 50ms;
     opts.heartbeat_misses = 3;
     start(std::move(opts));
-    steady_bystander live{srv.port()};
+    steady_bystander live{srv.port(), 10ms};
     tlv_socket mute{srv.port()};
     // The mute peer receives heartbeats (type 0) but never answers.
     BOOST_CHECK(read_until_end(mute) != read_end::timeout);

@@ -24,6 +24,7 @@
 
 #include "reliability/peer_tools.hpp"
 #include "support/loopback.hpp"
+#include "support/steady_bystander.hpp"
 #include "support/test_certs.hpp"
 #include "support/tlv_socket.hpp"
 
@@ -35,6 +36,7 @@ using tao::test::code_name;
 using tao::test::frame;
 using tao::test::header;
 using tao::test::read_end;
+using tao::test::steady_bystander;
 using tao::test::tlv_socket;
 using clock_type = std::chrono::steady_clock;
 
@@ -61,59 +63,6 @@ double ms_since(clock_type::time_point t) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t).count();
   return static_cast<double>(us / 10) / 100.0;
 }
-
-/// A client echoing on its own thread every 5 ms until `stop`, checking
-/// every reply. Boost.Test macros stay on the main thread.
-class steady_bystander {
-public:
-  explicit steady_bystander(uint16_t port) : sock_(port), thread_([this] { run(); }) {
-  }
-
-  ~steady_bystander() {
-    stop();
-  }
-
-  /// Stops the thread; returns the number of failed round trips.
-  int stop() {
-    done_ = true;
-    if (thread_.joinable())
-      thread_.join();
-    return failures_;
-  }
-
-  /// Round trips completed so far.
-  int completed() const {
-    return completed_;
-  }
-
-  /// Waits (bounded) until `n` more round trips completed.
-  bool await_more(int n) const {
-    auto want = completed_ + n;
-    auto deadline = clock_type::now() + 10s;
-    while (completed_ < want && failures_ == 0 && clock_type::now() < deadline)
-      std::this_thread::sleep_for(1ms);
-    return completed_ >= want;
-  }
-
-private:
-  void run() {
-    for (int i = 0; !done_; ++i) {
-      auto payload = "steady " + std::to_string(i);
-      auto f = sock_.send(1, payload) ? sock_.read() : std::nullopt;
-      if (f && f->payload == payload)
-        ++completed_;
-      else
-        ++failures_;
-      std::this_thread::sleep_for(5ms);
-    }
-  }
-
-  tlv_socket sock_;
-  std::atomic<bool> done_{false};
-  std::atomic<int> completed_{0};
-  std::atomic<int> failures_{0};
-  std::thread thread_;
-};
 
 struct fixture : tao::test::loopback_fixture {
   tao::metrics_ptr metrics;
