@@ -79,7 +79,11 @@ int main(int argc, char** argv) {
     std::cout << "echo: " << m.text << std::endl;
     notify([&] { ++(m.text == cfg.message ? p.good : p.bad); });
   });
-  opts.on_close = [&](tao::connection&, const caf::error&) {
+  opts.on_close = [&](tao::connection&, const caf::error& reason) {
+    // The reason is printed here too: main closes the client as soon as the
+    // connection ends, which may come before on_give_up.
+    if (reason)
+      std::cerr << "connection closed: " << tao::protocol::render(reason) << '\n';
     notify([&] { p.ended = true; });
   };
   opts.on_give_up = [&](const caf::error& err) {
