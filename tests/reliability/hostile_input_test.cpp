@@ -12,34 +12,31 @@
 #include <limits>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <caf/scoped_actor.hpp>
-
 #include "tao/all.hpp"
 
-#include "support/loopback.hpp"
+#include "reliability/server_fixture.hpp"
 #include "support/steady_bystander.hpp"
 #include "support/tlv_socket.hpp"
 
 using namespace std::chrono_literals;
-using echo_message = tao::protocol::text_message<1>;
 using count_message = tao::protocol::text_message<2>;
 using negative_message = tao::protocol::text_message<-5>;
 using tao::protocol::errc;
+using tao::test::both_modes;
+using tao::test::code_name;
+using tao::test::echo_message;
+using tao::test::header;
 using tao::test::read_end;
 using tao::test::steady_bystander;
 using tao::test::tlv_socket;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-constexpr tao::dispatch_mode both_modes[] = {tao::dispatch_mode::scheduled,
-                                             tao::dispatch_mode::inline_io};
 
 /// A payload codec whose decoder always throws.
 struct throwing_payload {
@@ -63,31 +60,6 @@ struct undecodable {
 /// A type whose handler throws.
 using throwing_message = tao::protocol::text_message<8>;
 
-/// The name of `err`'s tao error code, "none" for no error.
-std::string code_name(const caf::error& err) {
-  return err ? tao::protocol::to_string(static_cast<errc>(err.code())) : "none";
-}
-
-/// The value of the sample `series` (name plus labels, as printed) in the
-/// Prometheus text `text`, 0 if absent.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0
-        && line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return 0;
-}
-
-/// A TLV header for `type` announcing `length` payload bytes.
-std::string header(int32_t type, uint32_t length) {
-  std::string hdr(8, '\0');
-  tao::protocol::store_le32(hdr.data(), static_cast<uint32_t>(type));
-  tao::protocol::store_le32(hdr.data() + 4, length);
-  return hdr;
-}
-
 /// Reads frames until the server ends the connection; returns how the
 /// connection ended (timeout if it was kept for the socket's timeout).
 read_end read_until_end(tlv_socket& s) {
@@ -96,92 +68,7 @@ read_end read_until_end(tlv_socket& s) {
   return s.end();
 }
 
-struct fixture : tao::test::loopback_fixture {
-  tao::metrics_ptr metrics;
-  tao::server srv;
-
-  /// Echo on type 1, every error and close logged as "error <code>" and
-  /// "close <code>", metrics on.
-  tao::server_options options(tao::dispatch_mode mode) {
-    tao::server_options opts;
-    opts.dispatch = mode;
-    metrics = std::make_shared<tao::metrics>();
-    opts.metrics = metrics;
-    opts.drain_timeout = 500ms;
-    BOOST_REQUIRE(!opts.handlers.on<echo_message>(
-      [](tao::connection& c, const echo_message& m) { c.write(m); }));
-    opts.on_error = [this](tao::connection&, const caf::error& err) {
-      log.add("error " + code_name(err));
-    };
-    opts.on_close = [this](tao::connection&, const caf::error& err) {
-      log.add("close " + code_name(err));
-    };
-    return opts;
-  }
-
-  void start(tao::server_options opts) {
-    auto res = tao::server::start(*sys, std::move(opts));
-    BOOST_REQUIRE(res);
-    srv = *res;
-  }
-
-  void finish() {
-    stop(srv);
-    srv = tao::server{};
-  }
-
-  ~fixture() {
-    if (srv)
-      stop(srv);
-  }
-
-  tao::server_stats stats() {
-    caf::scoped_actor self{*sys};
-    tao::server_stats result;
-    self->request(srv.actor(), 10s, tao::stats_atom::value)
-      .receive([&](tao::server_stats& x) { result = x; },
-               [](caf::error& err) { BOOST_FAIL(tao::protocol::render(err)); });
-    return result;
-  }
-
-  double metric(const std::string& series) {
-    return sample(metrics->text(), series);
-  }
-
-  /// Waits (bounded) until `series` reaches `want` (counts are published
-  /// once per activation, so shortly after the events), then returns it.
-  double metric_at_least(const std::string& series, double want) {
-    auto deadline = clock_type::now() + 10s;
-    auto x = metric(series);
-    while (x < want && clock_type::now() < deadline) {
-      std::this_thread::sleep_for(5ms);
-      x = metric(series);
-    }
-    return x;
-  }
-
-  /// `n` echo round trips on `s`, each checked.
-  static void round_trips(tlv_socket& s, int n, const std::string& tag = "bystander") {
-    for (int i = 0; i < n; ++i) {
-      auto payload = tag + " " + std::to_string(i);
-      BOOST_REQUIRE(s.send(1, payload));
-      auto f = s.read();
-      BOOST_REQUIRE_MESSAGE(f, "bystander got no reply: end " << static_cast<int>(s.end()));
-      BOOST_REQUIRE_EQUAL(f->payload, payload);
-    }
-  }
-
-  /// Waits (bounded) until the server counts `n` open connections.
-  bool await_connections(uint64_t n, std::chrono::seconds bound = 10s) {
-    auto deadline = clock_type::now() + bound;
-    while (clock_type::now() < deadline) {
-      if (stats().connections == n)
-        return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
-  }
-};
+using fixture = tao::test::reliability_fixture;
 
 } // namespace
 
@@ -276,9 +163,7 @@ BOOST_AUTO_TEST_CASE(random_garbage_never_crashes) {
       ++seeds;
       round_trips(bystander, 2);
     }
-    auto deadline = clock_type::now() + 10s;
-    while (closes.load() < seeds && clock_type::now() < deadline)
-      std::this_thread::sleep_for(5ms);
+    await([&] { return closes.load() >= seeds; });
     BOOST_CHECK_EQUAL(closes.load(), seeds);
     round_trips(bystander, 3);
     finish();

@@ -23,16 +23,17 @@
 #include "tao/all.hpp"
 
 #include "reliability/peer_tools.hpp"
-#include "support/loopback.hpp"
+#include "reliability/server_fixture.hpp"
 #include "support/steady_bystander.hpp"
 #include "support/test_certs.hpp"
 #include "support/tlv_socket.hpp"
 
 using namespace std::chrono_literals;
-using echo_message = tao::protocol::text_message<1>;
 using flood_request = tao::protocol::text_message<3>;
 using big_message = tao::protocol::text_message<4>;
+using tao::test::both_modes;
 using tao::test::code_name;
+using tao::test::echo_message;
 using tao::test::frame;
 using tao::test::header;
 using tao::test::read_end;
@@ -41,9 +42,6 @@ using tao::test::tlv_socket;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-constexpr tao::dispatch_mode both_modes[] = {tao::dispatch_mode::scheduled,
-                                             tao::dispatch_mode::inline_io};
 
 const char* mode_name(tao::dispatch_mode mode) {
   return mode == tao::dispatch_mode::scheduled ? "scheduled" : "inline";
@@ -64,24 +62,16 @@ double ms_since(clock_type::time_point t) {
   return static_cast<double>(us / 10) / 100.0;
 }
 
-struct fixture : tao::test::loopback_fixture {
-  tao::metrics_ptr metrics;
-  tao::server srv;
+struct fixture : tao::test::reliability_fixture {
   std::atomic<size_t> peak_queued{0};
 
-  /// Echo on type 1; type 3 answers with an 8 MiB flood of type 4 frames
-  /// (all queued: high-water mark 16 MiB). Every close and error is logged
-  /// as "close <code>" / "error <code>"; metrics on.
+  /// The shared echo server; type 3 answers with an 8 MiB flood of type 4
+  /// frames (all queued: high-water mark 16 MiB). Each close is also logged
+  /// as a bare "close".
   tao::server_options options(tao::dispatch_mode mode) {
-    tao::server_options opts;
-    opts.dispatch = mode;
-    metrics = std::make_shared<tao::metrics>();
-    opts.metrics = metrics;
-    opts.drain_timeout = 500ms;
+    auto opts = reliability_fixture::options(mode);
     opts.high_water_mark = 16u << 20;
     opts.low_water_mark = 1u << 20;
-    BOOST_REQUIRE(!opts.handlers.on<echo_message>(
-      [](tao::connection& c, const echo_message& m) { c.write(m); }));
     BOOST_REQUIRE(
       !opts.handlers.on<flood_request>([this](tao::connection& c, const flood_request&) {
         for (size_t i = 0; i < flood_frames; ++i)
@@ -89,9 +79,6 @@ struct fixture : tao::test::loopback_fixture {
         if (c.queued_bytes() > peak_queued)
           peak_queued = c.queued_bytes();
       }));
-    opts.on_error = [this](tao::connection&, const caf::error& err) {
-      log.add("error " + code_name(err));
-    };
     opts.on_close = [this](tao::connection&, const caf::error& err) {
       log.add("close " + code_name(err));
       log.add("close");
@@ -101,51 +88,7 @@ struct fixture : tao::test::loopback_fixture {
 
   void start(tao::server_options opts) {
     peak_queued = 0;
-    auto res = tao::server::start(*sys, std::move(opts));
-    BOOST_REQUIRE_MESSAGE(res, (res ? std::string{} : tao::protocol::render(res.error())));
-    srv = *res;
-  }
-
-  void finish() {
-    stop(srv);
-    srv = tao::server{};
-  }
-
-  ~fixture() {
-    if (srv)
-      stop(srv);
-  }
-
-  tao::server_stats stats() {
-    caf::scoped_actor self{*sys};
-    tao::server_stats result;
-    self->request(srv.actor(), 10s, tao::stats_atom::value)
-      .receive([&](tao::server_stats& x) { result = x; },
-               [](caf::error& err) { BOOST_FAIL(tao::protocol::render(err)); });
-    return result;
-  }
-
-  /// Waits (bounded) until the server counts `n` open connections.
-  bool await_connections(uint64_t n) {
-    auto deadline = clock_type::now() + 10s;
-    while (clock_type::now() < deadline) {
-      if (stats().connections == n)
-        return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
-  }
-
-  /// Waits (bounded) until `pred()` holds.
-  template <class Pred>
-  static bool await(Pred pred, std::chrono::seconds bound = 10s) {
-    auto deadline = clock_type::now() + bound;
-    while (!pred()) {
-      if (clock_type::now() >= deadline)
-        return false;
-      std::this_thread::sleep_for(2ms);
-    }
-    return true;
+    reliability_fixture::start(std::move(opts));
   }
 
   double closed_total() {
@@ -154,17 +97,6 @@ struct fixture : tao::test::loopback_fixture {
 
   double queued_gauge() {
     return tao::test::sample(metrics->text(), "tao_outbound_queued_bytes");
-  }
-
-  /// `n` echo round trips on `s`, each checked.
-  static void round_trips(tlv_socket& s, int n, const std::string& tag = "bystander") {
-    for (int i = 0; i < n; ++i) {
-      auto payload = tag + " " + std::to_string(i);
-      BOOST_REQUIRE(s.send(1, payload));
-      auto f = s.read();
-      BOOST_REQUIRE_MESSAGE(f, tag << " got no reply: end " << static_cast<int>(s.end()));
-      BOOST_REQUIRE_EQUAL(f->payload, payload);
-    }
   }
 
   /// A fresh connection is still served.
