@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <random>
 
 #include <caf/actor_cast.hpp>
@@ -17,6 +16,7 @@
 
 #include "tao/connection_ref.hpp"
 #include "tao/detail/broker_setup.hpp"
+#include "tao/detail/client_outlet.hpp"
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/endpoint_meter.hpp"
 #include "tao/detail/log.hpp"
@@ -51,7 +51,7 @@ struct client_state {
   connection_ref conn;
   bool joined = false;
   bool ended = false;
-  std::deque<protocol::byte_buffer> offline;
+  std::shared_ptr<detail::client_outlet> outlet;
   client_stats stats;
   detail::endpoint_meter meter{nullptr};
   std::minstd_rand rng{std::random_device{}()};
@@ -79,6 +79,7 @@ void give_up(client_actor* self, const caf::error& reason) {
   client_log().warn("giving up on {}:{}: {}", o.host, o.port, protocol::render(reason));
   self->state.meter.gave_up();
   self->state.meter.finish();
+  self->state.outlet->shut();
   if (self->state.options->on_give_up)
     self->state.options->on_give_up(reason);
   self->quit();
@@ -87,12 +88,14 @@ void give_up(client_actor* self, const caf::error& reason) {
 /// The connection was lost or could not be made: retry with backoff or stop.
 void lost(client_actor* self, const caf::error& reason) {
   auto& st = self->state;
+  st.outlet->detach();
   st.broker = nullptr;
   st.conn = connection_ref{};
   if (st.stats.connected)
     st.meter.gone();
   st.stats.connected = false;
   if (st.current == phase::closing) {
+    st.outlet->shut();
     self->quit();
     return;
   }
@@ -167,9 +170,11 @@ void attempt(client_actor* self) {
 }
 
 caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_options> options,
-                              std::shared_ptr<net::tls_context> tls) {
+                              std::shared_ptr<net::tls_context> tls,
+                              std::shared_ptr<detail::client_outlet> outlet) {
   auto& init = self->state;
   init.options = options;
+  init.outlet = std::move(outlet);
   init.id = detail::next_connection_id();
   auto setup = detail::make_broker_setup(self->home_system(), options, tao::server{},
                                          caf::actor_cast<caf::actor>(self));
@@ -215,13 +220,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       }
       st.current = phase::connected;
       client_log().debug("connected to {}:{}", st.options->host, st.options->port);
-      while (!st.offline.empty()) {
-        auto bytes = std::move(st.offline.front());
-        st.offline.pop_front();
-        st.stats.offline_bytes -= bytes.size();
-        if (ref.write_encoded(std::move(bytes)))
-          ++st.stats.refused_writes;
-      }
+      st.outlet->attach(ref);
     },
     [self](left_atom, uint64_t, const caf::error& reason, bool deliberate) {
       auto& st = self->state;
@@ -238,33 +237,25 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
         attempt(self);
     },
     [self](client_write_atom, protocol::byte_buffer& bytes) -> caf::error {
-      auto& st = self->state;
-      if (st.current == phase::connected)
-        return st.conn.write_encoded(std::move(bytes));
-      caf::error err;
-      if (st.current == phase::closing || st.options->offline == offline_writes::fail)
-        err = protocol::make_error(errc::closed, "not connected");
-      else if (st.stats.offline_bytes + bytes.size() > st.options->high_water_mark)
-        err = protocol::make_error(errc::would_block, "offline queue full");
-      if (err) {
-        ++st.stats.refused_writes;
-        return err;
-      }
-      st.stats.offline_bytes += bytes.size();
-      st.offline.push_back(std::move(bytes));
-      return {};
+      return self->state.outlet->write(std::move(bytes));
     },
     [self](client_close_atom) {
       auto& st = self->state;
       auto was = st.current;
       st.current = phase::closing;
+      st.outlet->shut();
       if (was == phase::connected)
         st.conn.close();
       else if (was == phase::waiting)
         self->quit();
       // connecting: the pending attempt sees `closing` and ends the client.
     },
-    [self](stats_atom) { return self->state.stats; },
+    [self](stats_atom) {
+      auto stats = self->state.stats;
+      stats.refused_writes = self->state.outlet->refused();
+      stats.offline_bytes = self->state.outlet->offline_bytes();
+      return stats;
+    },
   };
 }
 
@@ -281,10 +272,18 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
   auto tls = net::tls_context::make_if_enabled(net::tls_role::client, opts.tls);
   if (!tls)
     return tls.error();
+  auto outlet = std::make_shared<detail::client_outlet>(opts.offline, opts.high_water_mark,
+                                                        opts.reconnect.enabled);
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = sys.spawn(client_behavior, std::move(options), std::move(*tls));
-  return client{std::move(actor), std::move(codec)};
+  auto actor = sys.spawn(client_behavior, std::move(options), std::move(*tls), outlet);
+  return client{std::move(actor), std::move(codec), std::move(outlet)};
+}
+
+caf::error client::write_encoded(protocol::byte_buffer bytes) const {
+  if (!outlet_)
+    return protocol::make_error(errc::closed, "invalid client handle");
+  return outlet_->write(std::move(bytes));
 }
 
 } // namespace tao

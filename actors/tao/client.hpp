@@ -18,6 +18,10 @@
 
 namespace tao {
 
+namespace detail {
+class client_outlet;
+} // namespace detail
+
 /// How a client reconnects (Tao's `ReconnectOption`, with the defects fixed:
 /// delays, backoff, jitter, an attempt limit, never after a deliberate close,
 /// never by exiting the process).
@@ -71,7 +75,8 @@ struct client_options : connection_options {
 };
 
 /// `(write_atom, byte_buffer)` to a client actor: send framed bytes (queued
-/// while disconnected). Replies `caf::error` (none on success).
+/// while disconnected). Replies `caf::error` (none on success), as
+/// `client::write` returns it.
 using client_write_atom = caf::atom_constant<caf::atom("tao_cwrite")>;
 
 /// `(close_atom)` to a client actor: close deliberately; no reconnect. The
@@ -102,8 +107,8 @@ public:
   client() = default;
 
   /// Builds a handle (used by the framework).
-  client(caf::actor actor, protocol::codec_ptr codec)
-    : actor_(std::move(actor)), codec_(std::move(codec)) {
+  client(caf::actor actor, protocol::codec_ptr codec, std::shared_ptr<detail::client_outlet> outlet)
+    : actor_(std::move(actor)), codec_(std::move(codec)), outlet_(std::move(outlet)) {
   }
 
   /// Starts the client actor, which connects in the background. Fails only
@@ -122,18 +127,25 @@ public:
     return actor_;
   }
 
-  /// Encodes `msg` and sends it through the client actor, which forwards it
-  /// to the connection or queues it while offline. Only encoder errors are
-  /// returned; refusals are counted (request `client_write_atom` to learn
-  /// them).
+  /// Encodes `msg` in the caller's thread and queues it on the connection
+  /// (accounted in its outbound budget, as `connection_ref::write` does) or,
+  /// while there is none, in the offline queue that the next connection
+  /// sends first. Writes through the client keep their order. Fails with the
+  /// encoder's error, `errc::would_block` (high-water mark or offline queue
+  /// full) or `errc::closed` (the client is closed or gave up, offline writes
+  /// fail by policy, or a client without reconnection lost its connection);
+  /// refusals are counted in `client_stats`. A write that succeeded is
+  /// delivered, or the connection's on_close reports it lost.
   template <class T>
   caf::error write(const T& msg) const {
     protocol::byte_buffer buf;
     if (auto err = protocol::encode_message(*codec_, msg, buf))
       return err;
-    caf::anon_send(actor_, client_write_atom::value, std::move(buf));
-    return {};
+    return write_encoded(std::move(buf));
   }
+
+  /// Queues bytes already framed with the client's codec; see `write`.
+  caf::error write_encoded(protocol::byte_buffer bytes) const;
 
   /// Closes deliberately: queued writes are delivered, no reconnect follows,
   /// and the client actor terminates.
@@ -144,6 +156,7 @@ public:
 private:
   caf::actor actor_;
   protocol::codec_ptr codec_;
+  std::shared_ptr<detail::client_outlet> outlet_;
 };
 
 /// CAF inspection for `client_stats`.

@@ -35,7 +35,7 @@ const tao::server& connection::server() const {
 }
 
 caf::error connection::check_writable() {
-  if (closing_)
+  if (closing_ || info_.budget->closed())
     return protocol::make_error(errc::closed, "connection " + std::to_string(id()) + " is closing");
   if (!info_.budget->writable()) {
     if (options_->overflow == overflow_policy::disconnect)
@@ -54,7 +54,10 @@ caf::error connection::check_writable() {
 
 caf::error connection::commit(size_t before) {
   auto n = out_.size() - before;
-  info_.budget->force_reserve(n);
+  if (info_.budget->force_reserve(n) == net::reserve_status::closed) {
+    out_.resize(before);
+    return protocol::make_error(errc::closed, "connection " + std::to_string(id()) + " is closing");
+  }
   ++stats_.frames_out;
   stats_.bytes_out += n;
   return {};

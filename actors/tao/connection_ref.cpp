@@ -11,6 +11,8 @@ using protocol::errc;
 caf::error connection_ref::check_writable() const {
   if (!broker_)
     return protocol::make_error(errc::closed, "invalid connection handle");
+  if (budget_->closed())
+    return closed_error();
   if (overflow_ == overflow_policy::would_block && !budget_->writable())
     return protocol::make_error(errc::would_block, "connection " + std::to_string(id_) + " has "
                                                      + std::to_string(budget_->queued())
@@ -18,8 +20,15 @@ caf::error connection_ref::check_writable() const {
   return {};
 }
 
+caf::error connection_ref::closed_error() const {
+  return protocol::make_error(errc::closed, "connection " + std::to_string(id_) + " is closed");
+}
+
 caf::error connection_ref::send_bytes(protocol::byte_buffer&& bytes) const {
-  budget_->force_reserve(bytes.size());
+  // The reservation, not the check before it, decides: a connection that
+  // started closing in between refuses it, and the writer learns so.
+  if (budget_->force_reserve(bytes.size()) == net::reserve_status::closed)
+    return closed_error();
   caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
   return {};
 }

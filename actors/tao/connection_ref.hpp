@@ -60,7 +60,10 @@ public:
 
   /// Encodes `msg` and queues it. Fails with `errc::would_block` when the
   /// queue is above its high-water mark under the would-block policy, with
-  /// `errc::closed` on an invalid handle, or with the encoder's error.
+  /// `errc::closed` on an invalid handle or once the connection started
+  /// closing (nothing queued then), or with the encoder's error. A write that
+  /// succeeded is delivered, or the connection's end reports it lost
+  /// (on_close gets an error naming the bytes not delivered).
   template <class T>
   caf::error write(const T& msg) const {
     protocol::byte_buffer buf;
@@ -91,6 +94,7 @@ public:
 
 private:
   caf::error check_writable() const;
+  caf::error closed_error() const;
   caf::error send_bytes(protocol::byte_buffer&& bytes) const;
 
   uint64_t id_ = 0;

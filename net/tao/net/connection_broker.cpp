@@ -68,6 +68,7 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
   // The sink stays alive until the state is destroyed: we may be inside one
   // of its callbacks right now.
   st.finished = true;
+  st.info.budget->close();
   st.sink->on_closed(reason);
   // CAF 0.17 keeps a monitor's record (and, through it, this broker's
   // memory) in the monitored actor until that one exits: a long-lived
@@ -80,6 +81,7 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
 void abort_connection(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
   st.closing = true;
+  st.info.budget->close();
   socket_ops::abort(fd_of(st));
   if (self->valid(st.hdl)) {
     self->wr_buf(st.hdl).clear();
@@ -88,15 +90,24 @@ void abort_connection(connection_broker_actor* self, const caf::error& reason) {
   finish(self, reason);
 }
 
-/// Completes a graceful close once every queued byte reached the kernel.
-void complete_close(connection_broker_actor* self) {
+void end_tls(connection_broker_actor* self);
+
+/// Completes a graceful close once every byte reserved before it reached the
+/// kernel: with TLS, sends close_notify and waits for it too; then FIN.
+void maybe_complete_close(connection_broker_actor* self) {
   auto& st = self->state;
+  if (!st.closing || st.finished || st.info.budget->queued() > 0)
+    return;
+  if (st.tls && !st.tls_closed) {
+    st.tls_closed = true;
+    end_tls(self);
+    if (st.info.budget->queued() > 0)
+      return;
+  }
   if (self->valid(st.hdl))
     self->close(st.hdl); // sends FIN after CAF's buffer drained
   finish(self, st.close_reason);
 }
-
-void end_tls(connection_broker_actor* self);
 
 void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
   auto& st = self->state;
@@ -108,16 +119,17 @@ void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
     return;
   st.closing = true;
   st.close_reason = std::move(reason);
+  // Writers learn from now on that the connection is closing; what they
+  // reserved before still goes out, before the FIN.
+  st.info.budget->close();
   if (!self->valid(st.hdl)) {
     finish(self, st.close_reason);
     return;
   }
   self->halt(st.hdl);
-  if (st.tls)
-    end_tls(self);
   self->flush(st.hdl);
   if (st.info.budget->queued() == 0) {
-    complete_close(self);
+    maybe_complete_close(self);
     return;
   }
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
@@ -153,7 +165,7 @@ void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& ciph
   auto plain = st.tls->take_encrypted_plaintext();
   auto records = cipher.size();
   if (records >= plain)
-    st.info.budget->force_reserve(records - plain);
+    st.info.budget->add(records - plain);
   else if (st.info.budget->release(plain - records) && !st.closing && !st.finished)
     st.sink->on_writable();
   send_raw(self, std::move(cipher));
@@ -188,15 +200,11 @@ void end_tls(connection_broker_actor* self) {
 void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   auto n = bytes.size();
-  // Writes that arrive after a close started are dropped: a graceful close
-  // delivers what was queued before it, and must not wait for a writer that
-  // keeps going.
-  if (st.closing || st.finished || !self->valid(st.hdl)) {
+  // A graceful close delivers what writers reserved before it began, also
+  // when their bytes arrive after it (the closed budget refuses later
+  // writers, so nobody keeps it open). A reset connection drops them.
+  if (st.finished || st.tls_closed || !self->valid(st.hdl)) {
     st.info.budget->release(n);
-    // A close waiting for the queue to drain counted these bytes, which the
-    // writer reserved before the close began: the queue may be empty now.
-    if (st.closing && !st.finished && st.info.budget->queued() == 0)
-      complete_close(self);
     return;
   }
   if (st.setup->on_write)
@@ -212,6 +220,10 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     }
   } else {
     send_raw(self, std::move(bytes));
+  }
+  if (st.closing) {
+    maybe_complete_close(self);
+    return;
   }
   if (st.setup->disconnect_slow_consumers && st.info.budget->queued() > st.setup->high_water_mark)
     begin_close(
@@ -329,6 +341,9 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   init.info.remote = fd >= 0 ? socket_ops::remote_endpoint(fd)
                              : endpoint{self->remote_addr(hdl), self->remote_port(hdl)};
   init.info.local = socket_ops::local_endpoint(fd);
+  // The handshake may count in the kernel's acknowledged bytes (a client's
+  // SYN does); only data acknowledged from now on is ours.
+  init.acked_at_start = socket_ops::end_of(fd).bytes_acked.value_or(0);
   init.info.budget =
     std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
   init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
@@ -398,15 +413,34 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
+      st.bytes_handed_over += static_cast<uint64_t>(msg.written);
       if (st.info.budget->release(msg.written) && !st.finished && !st.closing)
         st.sink->on_writable();
-      if (st.closing && !st.finished && st.info.budget->queued() == 0)
-        complete_close(self);
+      maybe_complete_close(self);
     },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
+      // CAF reports a reset like a FIN; the socket (still open, the scribe
+      // is held) tells them apart.
+      auto end = socket_ops::end_of(fd_of(st));
+      caf::error reset_loss;
+      if (end.reset) {
+        // What writers handed us and the peer will never get: bytes still
+        // queued here (the closed budget counts every reservation made so
+        // far) plus bytes the kernel took that the peer never acknowledged.
+        auto lost = uint64_t{st.info.budget->close()};
+        if (end.bytes_acked) {
+          auto acked = *end.bytes_acked - std::min(*end.bytes_acked, st.acked_at_start);
+          if (st.bytes_handed_over > acked)
+            lost += st.bytes_handed_over - acked;
+        }
+        if (lost > 0)
+          reset_loss = protocol::make_error(errc::network_failure, "connection reset by the peer with "
+                                                                     + std::to_string(lost)
+                                                                     + " bytes not delivered");
+      }
       if (st.closing) {
-        finish(self, st.close_reason);
+        finish(self, reset_loss && !st.close_reason ? reset_loss : st.close_reason);
         return;
       }
       if (st.input_closed) {
@@ -417,10 +451,6 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       }
       caf::error reason;
       bool handshaking = st.tls && !st.tls->established();
-      // CAF reports a reset like a FIN; the socket (still open, the scribe
-      // is held) tells them apart.
-      bool reset = socket_ops::was_reset(fd_of(st));
-      auto undelivered = st.info.budget->queued();
       if (st.failure)
         reason = st.failure;
       else if (handshaking)
@@ -428,14 +458,12 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       else if (auto n = st.decoder->buffered(); n > 0)
         reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
                                                                + " bytes of an incomplete frame");
-      else if (reset && undelivered > 0)
-        reason = protocol::make_error(errc::network_failure, "connection reset by the peer with "
-                                                               + std::to_string(undelivered)
-                                                               + " bytes not delivered");
+      else if (reset_loss)
+        reason = reset_loss;
       // CAF 0.17 detaches the scribe at read EOF. If the sink still has
       // frames to handle, re-adopt the scribe (reads stay off) so that their
       // replies go out before the FIN; the sink closes when done.
-      if (!handshaking && !reset && st.scribe && st.scribe->detached()
+      if (!handshaking && !end.reset && st.scribe && st.scribe->detached()
           && st.sink->on_input_closed(reason)) {
         st.input_closed = true;
         self->add_scribe(st.scribe);

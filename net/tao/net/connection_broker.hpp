@@ -98,6 +98,13 @@ struct connection_broker_state {
   bool input_closed = false;
   /// Set once a close started.
   bool closing = false;
+  /// Set once a graceful close sent TLS close_notify: nothing more can go
+  /// out after it.
+  bool tls_closed = false;
+  /// Bytes the kernel accepted for sending, in total (TLS records included).
+  uint64_t bytes_handed_over = 0;
+  /// The kernel's count of acknowledged bytes when the broker started.
+  uint64_t acked_at_start = 0;
   /// Set once the sink was told the connection is gone.
   bool finished = false;
   /// Reason passed to the sink when the close completes.
