@@ -45,9 +45,15 @@ spdlog::logger& server_log() {
 /// Refusals are logged at most once per this period, with a count.
 constexpr auto refusal_log_period = std::chrono::seconds(1);
 
+/// A connection in the server's table, from its fork until both its broker
+/// terminated and its host reported the end (`left_atom`, sent after
+/// on_close): only then do stats and metrics count it closed, so that they
+/// never show a connection gone before its close was counted.
 struct member {
   uint64_t id;
   caf::actor broker;
+  bool broker_down = false;
+  bool left = false;
 };
 
 struct server_state {
@@ -56,10 +62,17 @@ struct server_state {
   caf::io::accept_handle acceptor;
   /// Every forked connection broker, joined or not, by address.
   std::unordered_map<caf::actor_addr, member> brokers;
+  /// The broker of each entry in `brokers`, by connection id.
+  std::unordered_map<uint64_t, caf::actor_addr> broker_of;
+  /// Set when the stop timed out: brokers leave without waiting for their
+  /// (possibly blocked) handler actors.
+  bool stop_forced = false;
   /// Connections that passed on_connect, by id.
   std::unordered_map<uint64_t, connection_ref> conns;
   std::vector<std::pair<caf::timespan, connection::timer_callback>> scheds;
   bool stopping = false;
+  /// Set once the stop completed.
+  bool stopped = false;
   /// Handler actors (scheduled dispatch) that have not terminated yet: their
   /// on_close runs after their broker is gone, and stop waits for it.
   std::set<caf::actor_addr> handler_actors;
@@ -75,6 +88,7 @@ using server_actor = caf::stateful_actor<server_state, caf::io::broker>;
 
 void finish_stop(server_actor* self) {
   auto& st = self->state;
+  st.stopped = true;
   st.meter.finish();
   server_log().info("stopped ({} connections served)", st.stats.accepted);
   for (auto& rp : st.stop_waiters)
@@ -86,8 +100,19 @@ void finish_stop(server_actor* self) {
 /// Completes a stop once every broker and every handler actor is gone.
 void maybe_finish_stop(server_actor* self) {
   auto& st = self->state;
-  if (st.stopping && st.brokers.empty() && st.handler_actors.empty())
+  if (st.stopping && !st.stopped && st.brokers.empty() && st.handler_actors.empty())
     finish_stop(self);
+}
+
+/// Removes a connection whose broker and host are both done.
+void remove_member(server_actor* self, std::unordered_map<caf::actor_addr, member>::iterator i) {
+  auto& st = self->state;
+  st.conns.erase(i->second.id);
+  st.broker_of.erase(i->second.id);
+  st.brokers.erase(i);
+  ++st.stats.closed;
+  st.meter.gone();
+  maybe_finish_stop(self);
 }
 
 void begin_stop(server_actor* self) {
@@ -142,11 +167,11 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     auto i = st.brokers.find(msg.source);
     if (i == st.brokers.end())
       return;
-    st.conns.erase(i->second.id);
-    st.brokers.erase(i);
-    ++st.stats.closed;
-    st.meter.gone();
-    maybe_finish_stop(self);
+    i->second.broker_down = true;
+    // A broker that failed (rather than quit) may have taken its host with
+    // it before the host could report.
+    if (i->second.left || msg.reason || st.stop_forced)
+      remove_member(self, i);
   });
   if (options->heartbeat_period > caf::timespan{0})
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), options->heartbeat_period,
@@ -183,6 +208,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       auto broker = self->fork(net::connection_broker, msg.handle, st.setup, id);
       self->monitor(broker);
       st.brokers.emplace(broker.address(), member{id, broker});
+      st.broker_of.emplace(id, broker.address());
       ++st.stats.accepted;
       st.meter.opened();
     },
@@ -193,7 +219,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       auto& st = self->state;
       if (ref.actor() != ref.broker() && st.handler_actors.insert(ref.actor().address()).second)
         self->monitor(ref.actor());
-      if (st.brokers.count(ref.broker().address()) == 0)
+      auto i = st.brokers.find(ref.broker().address());
+      if (i == st.brokers.end() || i->second.broker_down || i->second.left)
         return; // already gone
       if (st.stopping) {
         ref.close();
@@ -203,9 +230,9 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       for (auto& [period, f] : st.scheds)
         caf::anon_send(ref.actor(), sched_atom::value, period, f);
     },
-    [self](left_atom, uint64_t, const caf::error& reason, bool) {
-      // Connections leave the table when their broker terminates (down
-      // handler); this counts why they ended.
+    [self](left_atom, uint64_t id, const caf::error& reason, bool) {
+      // Counts why the connection ended; it leaves the table once its broker
+      // terminated as well.
       auto& st = self->state;
       st.meter.closed(reason);
       if (protocol::is(reason, errc::refused)) {
@@ -215,6 +242,14 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         ++st.stats.tls_failures;
         st.meter.refused("tls");
       }
+      st.conns.erase(id);
+      auto b = st.broker_of.find(id);
+      if (b == st.broker_of.end())
+        return;
+      auto i = st.brokers.find(b->second);
+      i->second.left = true;
+      if (i->second.broker_down)
+        remove_member(self, i);
     },
     [self](metrics_tick_atom) {
       auto& st = self->state;
@@ -275,6 +310,13 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     [self](stop_timeout_atom) {
       // A handler that blocks must not hold the stop up: wait for brokers only.
       self->state.handler_actors.clear();
+      self->state.stop_forced = true;
+      for (auto i = self->state.brokers.begin(); i != self->state.brokers.end();) {
+        auto next = std::next(i);
+        if (i->second.broker_down)
+          remove_member(self, i);
+        i = next;
+      }
       maybe_finish_stop(self);
       for (auto& kvp : self->state.brokers)
         caf::anon_send(kvp.second.broker, net::close_atom::value,

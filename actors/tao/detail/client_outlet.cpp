@@ -36,9 +36,8 @@ caf::error client_outlet::write(protocol::byte_buffer&& bytes) {
   if (attached_once_ && !reconnects_)
     return refuse(protocol::make_error(errc::closed, "the connection is closed"));
   if (offline_bytes_ + bytes.size() > offline_limit_)
-    return refuse(protocol::make_error(errc::would_block, "offline queue full ("
-                                                            + std::to_string(offline_bytes_)
-                                                            + " bytes)"));
+    return refuse(protocol::make_error(
+      errc::would_block, "offline queue full (" + std::to_string(offline_bytes_) + " bytes)"));
   offline_bytes_ += bytes.size();
   offline_.push_back(std::move(bytes));
   return {};

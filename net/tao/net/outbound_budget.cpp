@@ -5,8 +5,7 @@
 namespace tao::net {
 
 outbound_budget::outbound_budget(size_t high_water_mark, size_t low_water_mark) noexcept
-  : high_(std::min(high_water_mark, ~closed_bit)),
-    low_(std::min(low_water_mark, high_water_mark)) {
+  : high_(std::min(high_water_mark, ~closed_bit)), low_(std::min(low_water_mark, high_water_mark)) {
 }
 
 bool outbound_budget::try_reserve(size_t n) noexcept {
