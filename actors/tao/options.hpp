@@ -120,8 +120,10 @@ struct connection_options {
 
   /// Send a Tao heartbeat (type 0, int64 LE nanoseconds) every period and
   /// close the connection with `errc::heartbeat_timeout` at the first period
-  /// tick at which nothing (any frame counts) arrived for `heartbeat_misses`
-  /// periods. 0 disables both.
+  /// tick at which nothing (any byte counts) arrived for `heartbeat_misses`
+  /// periods. Time the connection itself was behind (reads paused for
+  /// inbound backpressure, bytes waiting unread in the kernel) does not
+  /// count as the peer's silence. 0 disables both.
   caf::timespan heartbeat_period{0};
 
   /// Silent periods tolerated before a heartbeat timeout.

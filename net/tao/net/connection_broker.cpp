@@ -258,7 +258,15 @@ void heartbeat_tick(connection_broker_actor* self) {
   if (st.closing || st.finished || setup.heartbeat_period <= caf::timespan{0})
     return;
   auto now = self->clock().now();
-  auto silent = now - st.last_frame;
+  auto silent = now - st.last_input;
+  // Silence we caused is no sign of a dead peer: reads paused for inbound
+  // backpressure, or bytes waiting in the kernel that a busy I/O thread has
+  // not read yet.
+  if (silent >= setup.heartbeat_period * std::max(1u, setup.heartbeat_misses)
+      && (st.info.window->stopped() || socket_ops::readable_bytes(fd_of(st)) > 0)) {
+    st.last_input = now;
+    silent = caf::timespan{0};
+  }
   if (silent >= setup.heartbeat_period * std::max(1u, setup.heartbeat_misses)) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
     auto err = protocol::make_error(errc::heartbeat_timeout,
@@ -347,7 +355,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   init.info.budget =
     std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
   init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
-  init.last_frame = self->clock().now();
+  init.last_input = self->clock().now();
   init.read_chunk = std::min(init.setup->min_read_chunk_size, init.setup->read_chunk_size);
   self->configure_read(hdl, caf::io::receive_policy::at_most(init.read_chunk));
   if (init.setup->self_timed_heartbeats && init.setup->heartbeat_period > caf::timespan{0})
@@ -402,8 +410,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       }
       protocol::frame_batch batch;
       auto err = st.decoder->feed(data, size, batch);
-      if (!batch.empty())
-        st.last_frame = self->clock().now();
+      st.last_input = self->clock().now();
       if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
         self->halt(st.hdl);
       // Read no more, but let the handlers finish what they already got
@@ -435,9 +442,9 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
             lost += st.bytes_handed_over - acked;
         }
         if (lost > 0)
-          reset_loss = protocol::make_error(errc::network_failure, "connection reset by the peer with "
-                                                                     + std::to_string(lost)
-                                                                     + " bytes not delivered");
+          reset_loss = protocol::make_error(errc::network_failure,
+                                            "connection reset by the peer with "
+                                              + std::to_string(lost) + " bytes not delivered");
       }
       if (st.closing) {
         finish(self, reset_loss && !st.close_reason ? reset_loss : st.close_reason);

@@ -49,7 +49,7 @@ struct broker_setup {
   /// True when running on CAF's test multiplexer (no real sockets).
   bool simulated = false;
   /// Send a Tao heartbeat every period and close the connection with
-  /// `errc::heartbeat_timeout` once no frame arrived for `heartbeat_misses`
+  /// `errc::heartbeat_timeout` once nothing arrived for `heartbeat_misses`
   /// periods. 0 disables both.
   caf::timespan heartbeat_period{0};
   /// Silent periods tolerated.
@@ -112,8 +112,9 @@ struct connection_broker_state {
   /// The first fatal error seen (protocol, TLS, liveness); the connection's
   /// end reports it even if the peer's FIN arrives before the sink closed.
   caf::error failure;
-  /// When the last complete frame arrived (or the connection opened).
-  caf::actor_clock::time_point last_frame;
+  /// When bytes last arrived (or the connection opened, or the broker found
+  /// itself behind on reading): the heartbeat's measure of the peer's life.
+  caf::actor_clock::time_point last_input;
   /// Current read size (adaptive, see `broker_setup`).
   size_t read_chunk = 0;
   /// Consecutive reads that used at most a quarter of `read_chunk`.

@@ -1,9 +1,11 @@
 #include "tao/net/socket_ops.hpp"
 
-#include <arpa/inet.h>
 #include <cstddef>
-#include <netinet/in.h>
+
+#include <arpa/inet.h>
 #include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,6 +51,13 @@ void abort(int64_t fd) noexcept {
   linger lg{1, 0};
   setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   shutdown(static_cast<int>(fd), SHUT_RDWR);
+}
+
+size_t readable_bytes(int64_t fd) noexcept {
+  int n = 0;
+  if (fd < 0 || ioctl(static_cast<int>(fd), FIONREAD, &n) != 0 || n < 0)
+    return 0;
+  return static_cast<size_t>(n);
 }
 
 tcp_end end_of(int64_t fd) noexcept {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -23,6 +24,10 @@ void set_nodelay(int64_t fd) noexcept;
 /// socket down in both directions, so that pending writes fail at once and
 /// CAF releases the socket even if the peer never reads again.
 void abort(int64_t fd) noexcept;
+
+/// Bytes received by the kernel and not yet read by us (FIONREAD); 0 when
+/// `fd` is negative or the kernel does not answer.
+size_t readable_bytes(int64_t fd) noexcept;
 
 /// What the kernel knows about the end of a connection.
 struct tcp_end {
