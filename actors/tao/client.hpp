@@ -15,34 +15,13 @@
 #include "tao/atoms.hpp"
 #include "tao/options.hpp"
 #include "tao/protocol/message.hpp"
+#include "tao/reconnect_policy.hpp"
 
 namespace tao {
 
 namespace detail {
 class client_outlet;
 } // namespace detail
-
-/// How a client reconnects (Tao's `ReconnectOption`, with the defects fixed:
-/// delays, backoff, jitter, an attempt limit, never after a deliberate close,
-/// never by exiting the process).
-struct reconnect_policy {
-  /// Reconnect at all after the connection was lost or could not be made.
-  bool enabled = false;
-  /// Upper bound of the first delay.
-  caf::timespan initial_delay = std::chrono::milliseconds(100);
-  /// Growth of the bound per failed attempt.
-  double factor = 2.0;
-  /// Largest bound.
-  caf::timespan max_delay = std::chrono::seconds(30);
-  /// Attempts after a loss before giving up; 0 retries forever.
-  unsigned max_attempts = 0;
-  /// Full jitter (AWS style): each delay is uniform in [0, bound]. Without it
-  /// the delay is the bound itself.
-  bool jitter = true;
-
-  /// The bound of attempt `n` (0-based): min(max_delay, initial * factor^n).
-  caf::timespan bound(unsigned n) const noexcept;
-};
 
 /// What happens to writes while a client has no connection.
 enum class offline_writes {

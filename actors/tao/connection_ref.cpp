@@ -2,6 +2,7 @@
 
 #include <caf/send.hpp>
 
+#include "tao/detail/connection_messages.hpp"
 #include "tao/net/atoms.hpp"
 
 namespace tao {
@@ -48,17 +49,17 @@ caf::error connection_ref::write_encoded(protocol::byte_buffer bytes) const {
   return send_bytes(std::move(bytes));
 }
 
-// Closing goes through the handler actor (the broker itself in inline
+// Closing goes through the connection's actor (the broker itself in inline
 // dispatch), so that frames received before the request are handled and
-// their replies delivered first.
+// their replies delivered first; a reset goes straight to the broker.
 void connection_ref::close() const {
   if (handler_actor_)
-    caf::anon_send(handler_actor_, net::close_atom::value, caf::error{}, false);
+    caf::anon_send(handler_actor_, detail::shutdown_atom::value, caf::error{});
 }
 
 void connection_ref::abort() const {
-  if (handler_actor_)
-    caf::anon_send(handler_actor_, net::close_atom::value, caf::error{}, true);
+  if (broker_)
+    caf::anon_send(broker_, net::abort_atom::value, caf::error{});
 }
 
 } // namespace tao

@@ -20,6 +20,7 @@
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/endpoint_meter.hpp"
 #include "tao/detail/log.hpp"
+#include "tao/detail/validate.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/protocol/error.hpp"
@@ -59,6 +60,8 @@ struct member {
 struct server_state {
   std::shared_ptr<const server_options> options;
   std::shared_ptr<net::broker_setup> setup;
+  /// Watches every connection's liveness.
+  tao::supervisor supervisor;
   caf::io::accept_handle acceptor;
   /// Every forked connection broker, joined or not, by address.
   std::unordered_map<caf::actor_addr, member> brokers;
@@ -126,12 +129,15 @@ void begin_stop(server_actor* self) {
     maybe_finish_stop(self);
     return;
   }
-  // Joined connections close through their handler actor (frames already
-  // received are handled first); the others straight at the broker.
+  // Joined connections close through their connection's actor (frames
+  // already received are handled and pending replies awaited first); the
+  // others straight at the broker.
   for (auto& kvp : st.brokers) {
     auto i = st.conns.find(kvp.second.id);
-    auto& target = i != st.conns.end() ? i->second.actor() : kvp.second.broker;
-    caf::anon_send(target, net::close_atom::value, caf::error{}, false);
+    if (i != st.conns.end())
+      i->second.close();
+    else
+      caf::anon_send(kvp.second.broker, net::close_atom::value, caf::error{});
   }
   // Each broker resets its connection after its drain timeout. A handler
   // actor stuck in a blocking handler never forwards the close, though: after
@@ -148,7 +154,15 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   init.acceptor = doorman->hdl();
   self->add_doorman(std::move(doorman));
   tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
-  auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor());
+  init.supervisor = options->supervisor;
+  if (!init.supervisor) {
+    // Its own, on the I/O thread, ending with the server.
+    supervisor_options sup;
+    sup.owner = handle.actor();
+    init.supervisor = *tao::supervisor::spawn(self->home_system(), std::move(sup));
+  }
+  auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor(),
+                                         init.supervisor);
   setup->tls = std::move(tls);
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
@@ -173,24 +187,18 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     if (i->second.left || msg.reason || st.stop_forced)
       remove_member(self, i);
   });
-  if (options->heartbeat_period > caf::timespan{0})
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), options->heartbeat_period,
-                           net::heartbeat_atom::value);
   return {
-    [self](net::heartbeat_atom) {
-      // One timer for every connection: each broker gets its tick on the I/O
-      // thread they all share, so a beat costs no thread hop.
-      auto& st = self->state;
-      if (st.stopping)
-        return;
-      for (auto& kvp : st.brokers)
-        caf::anon_send(kvp.second.broker, net::heartbeat_atom::value);
-      caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.options->heartbeat_period,
-                             net::heartbeat_atom::value);
-    },
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
-      if (st.stopping || st.brokers.size() >= st.options->max_connections) {
+      if (st.stopping) {
+        // The listener is closing; a connection that slipped in meanwhile is
+        // not a max_connections refusal.
+        ++st.stats.refused_stopping;
+        st.meter.refused("stopping");
+        self->close(msg.handle);
+        return;
+      }
+      if (st.brokers.size() >= st.options->max_connections) {
         ++st.stats.refused_max_connections;
         st.meter.refused("max_connections");
         self->close(msg.handle);
@@ -319,8 +327,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       }
       maybe_finish_stop(self);
       for (auto& kvp : self->state.brokers)
-        caf::anon_send(kvp.second.broker, net::close_atom::value,
-                       protocol::make_error(errc::closed, "server stop timed out"), true);
+        caf::anon_send(kvp.second.broker, net::abort_atom::value,
+                       protocol::make_error(errc::closed, "server stop timed out"));
     },
     [self](stop_atom) {
       auto rp = self->make_response_promise();
@@ -334,13 +342,10 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
 } // namespace
 
 caf::expected<server> server::start(caf::actor_system& sys, server_options opts) {
-  if (!opts.codec)
-    return protocol::make_error(errc::invalid_argument, "no codec");
+  if (auto err = detail::validate(sys, opts))
+    return err;
   if (opts.max_connections == 0)
     return protocol::make_error(errc::invalid_argument, "max_connections must be positive");
-  if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
-    return protocol::make_error(errc::invalid_argument,
-                                "read_chunk_size and high_water_mark must be positive");
   auto tls = net::tls_context::make_if_enabled(net::tls_role::server, opts.tls);
   if (!tls)
     return tls.error();

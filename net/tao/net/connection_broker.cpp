@@ -26,6 +26,10 @@ void connection_sink::on_open() {
   // nop
 }
 
+void connection_sink::on_tls_established(const tls_session&) {
+  // nop
+}
+
 bool connection_sink::on_input_closed(const caf::error&) {
   return false;
 }
@@ -60,15 +64,21 @@ int64_t fd_of(const connection_broker_state& st) {
   return st.setup->simulated ? -1 : static_cast<int64_t>(st.hdl.id());
 }
 
+bool accepting_reads(const connection_broker_state& st) {
+  return st.phase == broker_phase::open && !st.failure;
+}
+
 /// Ends the connection: tells the sink (once) and quits.
 void finish(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
-  if (st.finished)
+  if (st.phase == broker_phase::finished)
     return;
   // The sink stays alive until the state is destroyed: we may be inside one
   // of its callbacks right now.
-  st.finished = true;
+  st.phase = broker_phase::finished;
   st.info.budget->close();
+  st.info.clock->broker = nullptr;
+  st.info.clock->connection_actor = nullptr;
   st.sink->on_closed(reason);
   // CAF 0.17 keeps a monitor's record (and, through it, this broker's
   // memory) in the monitored actor until that one exits: a long-lived
@@ -80,7 +90,6 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
 
 void abort_connection(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
-  st.closing = true;
   st.info.budget->close();
   socket_ops::abort(fd_of(st));
   if (self->valid(st.hdl)) {
@@ -96,7 +105,7 @@ void end_tls(connection_broker_actor* self);
 /// kernel: with TLS, sends close_notify and waits for it too; then FIN.
 void maybe_complete_close(connection_broker_actor* self) {
   auto& st = self->state;
-  if (!st.closing || st.finished || st.info.budget->queued() > 0)
+  if (st.phase != broker_phase::closing || st.info.budget->queued() > 0)
     return;
   if (st.tls && !st.tls_closed) {
     st.tls_closed = true;
@@ -109,15 +118,11 @@ void maybe_complete_close(connection_broker_actor* self) {
   finish(self, st.close_reason);
 }
 
-void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
+void begin_close(connection_broker_actor* self, caf::error reason) {
   auto& st = self->state;
-  if (abort) {
-    abort_connection(self, st.closing ? st.close_reason : reason);
+  if (st.phase == broker_phase::closing || st.phase == broker_phase::finished)
     return;
-  }
-  if (st.closing)
-    return;
-  st.closing = true;
+  st.phase = broker_phase::closing;
   st.close_reason = std::move(reason);
   // Writers learn from now on that the connection is closing; what they
   // reserved before still goes out, before the FIN.
@@ -149,6 +154,7 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   else
     buf.insert(buf.end(), bytes.begin(), bytes.end());
   self->flush(st.hdl);
+  st.info.clock->last_output = self->clock().now();
   if (st.setup->simulated) {
     // CAF's test multiplexer never acknowledges writes: its output buffer
     // stands for the kernel, so the bytes count as written once there.
@@ -166,7 +172,7 @@ void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& ciph
   auto records = cipher.size();
   if (records >= plain)
     st.info.budget->add(records - plain);
-  else if (st.info.budget->release(plain - records) && !st.closing && !st.finished)
+  else if (st.info.budget->release(plain - records) && st.phase == broker_phase::open)
     st.sink->on_writable();
   send_raw(self, std::move(cipher));
 }
@@ -175,11 +181,12 @@ void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& ciph
 /// (fatal protocol, TLS and liveness errors).
 void fail_connection(connection_broker_actor* self, const caf::error& err) {
   auto& st = self->state;
-  if (st.finished)
+  if (st.phase == broker_phase::finished)
     return;
   if (!st.failure)
     st.failure = err;
-  self->halt(st.hdl);
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
   st.sink->on_error(err);
   st.sink->on_close_request(err);
 }
@@ -203,7 +210,7 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   // A graceful close delivers what writers reserved before it began, also
   // when their bytes arrive after it (the closed budget refuses later
   // writers, so nobody keeps it open). A reset connection drops them.
-  if (st.finished || st.tls_closed || !self->valid(st.hdl)) {
+  if (st.phase == broker_phase::finished || st.tls_closed || !self->valid(st.hdl)) {
     st.info.budget->release(n);
     return;
   }
@@ -221,17 +228,15 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   } else {
     send_raw(self, std::move(bytes));
   }
-  if (st.closing) {
+  if (st.phase == broker_phase::closing) {
     maybe_complete_close(self);
     return;
   }
   if (st.setup->disconnect_slow_consumers && st.info.budget->queued() > st.setup->high_water_mark)
-    begin_close(
-      self,
-      protocol::make_error(errc::slow_consumer, std::to_string(st.info.budget->queued())
+    abort_connection(self, protocol::make_error(errc::slow_consumer,
+                                                std::to_string(st.info.budget->queued())
                                                   + " bytes queued, the high-water mark is "
-                                                  + std::to_string(st.setup->high_water_mark)),
-      true);
+                                                  + std::to_string(st.setup->high_water_mark)));
 }
 
 /// Adapts the read size to the traffic: CAF 0.17 keeps (and zero-fills) a
@@ -251,31 +256,14 @@ void adapt_read_size(connection_broker_actor* self, size_t bytes_read) {
     self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_chunk));
 }
 
-/// One heartbeat tick: close a silent peer, otherwise send a heartbeat.
-void heartbeat_tick(connection_broker_actor* self) {
+/// Sends one Tao heartbeat, unless the connection is past writing or its
+/// queue is above the high-water mark (the peer is alive but slow: skip the
+/// beat rather than queue more). Codecs that cannot carry type 0 send none.
+void send_heartbeat(connection_broker_actor* self) {
   auto& st = self->state;
   const auto& setup = *st.setup;
-  if (st.closing || st.finished || setup.heartbeat_period <= caf::timespan{0})
+  if (st.phase != broker_phase::open && st.phase != broker_phase::half_open)
     return;
-  auto now = self->clock().now();
-  auto silent = now - st.last_input;
-  // Silence we caused is no sign of a dead peer: reads paused for inbound
-  // backpressure, or bytes waiting in the kernel that a busy I/O thread has
-  // not read yet.
-  if (silent >= setup.heartbeat_period * std::max(1u, setup.heartbeat_misses)
-      && (st.info.window->stopped() || socket_ops::readable_bytes(fd_of(st)) > 0)) {
-    st.last_input = now;
-    silent = caf::timespan{0};
-  }
-  if (silent >= setup.heartbeat_period * std::max(1u, setup.heartbeat_misses)) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
-    auto err = protocol::make_error(errc::heartbeat_timeout,
-                                    "nothing received for " + std::to_string(ms) + " ms");
-    fail_connection(self, err);
-    return;
-  }
-  // Skip the beat (the peer is alive but slow) rather than queue above the
-  // high-water mark; codecs that cannot carry type 0 send none.
   protocol::byte_buffer beat;
   if (st.info.budget->writable()
       && !protocol::encode_message(*setup.codec, protocol::heartbeat::now(), beat)
@@ -284,9 +272,25 @@ void heartbeat_tick(connection_broker_actor* self) {
     if (setup.on_heartbeat_sent)
       setup.on_heartbeat_sent();
   }
-  if (setup.self_timed_heartbeats)
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), setup.heartbeat_period,
-                           heartbeat_atom::value);
+}
+
+/// The peer ended its input (FIN, or TLS close_notify). The sink may keep
+/// the write side for the replies it still owes; otherwise the connection
+/// ends with `reason`.
+void input_ended(connection_broker_actor* self, const caf::error& reason) {
+  auto& st = self->state;
+  // Half-open before the sink hears of it: the sink may close (or reset)
+  // the connection from inside the call.
+  st.phase = broker_phase::half_open;
+  if (st.scribe && st.scribe->detached()) {
+    // CAF 0.17 detaches the scribe at read EOF: re-adopt it (reads stay
+    // off) so that the replies go out through the normal write path.
+    self->add_scribe(st.scribe);
+  } else if (self->valid(st.hdl)) {
+    self->halt(st.hdl);
+  }
+  if (!st.sink->on_input_closed(reason))
+    finish(self, reason);
 }
 
 /// Creates the connection's TLS session, sends a client's hello and arms the
@@ -313,6 +317,125 @@ bool start_tls(connection_broker_actor* self) {
   return true;
 }
 
+/// Runs received bytes through TLS. Returns false if the connection failed;
+/// otherwise points `data`/`size` at the plaintext.
+bool decrypt(connection_broker_actor* self, const char*& data, size_t& size) {
+  auto& st = self->state;
+  st.tls_plain.clear();
+  protocol::byte_buffer cipher;
+  auto err = st.tls->read(data, size, st.tls_plain, cipher);
+  send_tls_output(self, std::move(cipher));
+  if (err) {
+    fail_connection(self, err);
+    return false;
+  }
+  if (!st.tls_announced && st.tls->established()) {
+    st.tls_announced = true;
+    st.sink->on_tls_established(st.tls->session());
+  }
+  data = st.tls_plain.data();
+  size = st.tls_plain.size();
+  return true;
+}
+
+/// What writers handed over and the peer will never get, after a reset:
+/// bytes still queued here (the closed budget counts every reservation made
+/// so far) plus bytes the kernel took that the peer never acknowledged.
+caf::error reset_loss(connection_broker_actor* self, const socket_ops::tcp_end& end) {
+  auto& st = self->state;
+  auto lost = uint64_t{st.info.budget->close()};
+  if (end.bytes_acked) {
+    auto acked = *end.bytes_acked - std::min(*end.bytes_acked, st.acked_at_start);
+    if (st.bytes_handed_over > acked)
+      lost += st.bytes_handed_over - acked;
+  }
+  if (lost == 0)
+    return {};
+  return protocol::make_error(errc::network_failure, "connection reset by the peer with "
+                                                       + std::to_string(lost)
+                                                       + " bytes not delivered");
+}
+
+/// CAF reports the end of the connection (FIN, reset, or a failed write).
+void connection_ended(connection_broker_actor* self) {
+  auto& st = self->state;
+  // CAF reports a reset like a FIN; the socket (still open, the scribe is
+  // held) tells them apart.
+  auto end = socket_ops::end_of(fd_of(st));
+  caf::error loss = end.reset ? reset_loss(self, end) : caf::error{};
+  switch (st.phase) {
+  case broker_phase::finished:
+    return;
+  case broker_phase::closing:
+    finish(self, loss && !st.close_reason ? loss : st.close_reason);
+    return;
+  case broker_phase::half_open:
+    if (!end.reset) {
+      // The peer's FIN after its TLS close_notify (CAF may read it before
+      // the halt takes effect): still half-open, keep the write side.
+      if (st.scribe && st.scribe->detached())
+        self->add_scribe(st.scribe);
+      return;
+    }
+    // The write side failed too (the half-open peer reset).
+    finish(self, loss ? loss
+                      : protocol::make_error(errc::network_failure,
+                                             "the connection failed after the peer's "
+                                             "end of input"));
+    return;
+  case broker_phase::open:
+    break;
+  }
+  caf::error reason;
+  bool handshaking = st.tls && !st.tls->established();
+  if (st.failure)
+    reason = st.failure;
+  else if (handshaking)
+    reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
+  else if (auto n = st.decoder->buffered(); n > 0)
+    reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
+                                                           + " bytes of an incomplete frame");
+  else
+    reason = loss;
+  // A reset peer is never kept half-open, nor a connection that failed.
+  if (handshaking || end.reset || st.failure) {
+    finish(self, reason);
+    return;
+  }
+  input_ended(self, reason);
+}
+
+void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  // After a fatal error, data CAF read before the halt took effect is
+  // dropped: feeding it would report the error again.
+  if (!accepting_reads(st))
+    return;
+  adapt_read_size(self, msg.buf.size());
+  const char* data = msg.buf.data();
+  auto size = msg.buf.size();
+  if (st.tls && !decrypt(self, data, size))
+    return;
+  auto& clock = *st.info.clock;
+  clock.last_input = self->clock().now();
+  protocol::frame_batch batch;
+  auto err = st.decoder->feed(data, size, batch);
+  if (!batch.empty()) {
+    clock.frames_in += batch.size();
+    clock.last_frame = clock.last_input;
+  }
+  if (!batch.empty() && st.sink->on_frames(std::move(batch)) && accepting_reads(st))
+    self->halt(st.hdl);
+  // Read no more, but let the handlers finish what they already got (and
+  // their replies go out) before the close.
+  if (err) {
+    fail_connection(self, err);
+    return;
+  }
+  if (st.tls && st.tls->peer_closed() && accepting_reads(st))
+    input_ended(self, caf::error{});
+}
+
 class broker_io_impl final : public broker_io {
 public:
   explicit broker_io_impl(connection_broker_actor* self) noexcept : self_(self) {
@@ -326,8 +449,13 @@ public:
     write_bytes(self_, std::move(bytes));
   }
 
-  void close(caf::error reason, bool abort) override {
-    begin_close(self_, std::move(reason), abort);
+  void close(caf::error reason) override {
+    begin_close(self_, std::move(reason));
+  }
+
+  void abort(caf::error reason) override {
+    auto& st = self_->state;
+    abort_connection(self_, st.phase == broker_phase::closing ? st.close_reason : reason);
   }
 
 private:
@@ -355,23 +483,31 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   init.info.budget =
     std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
   init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
-  init.last_input = self->clock().now();
+  auto clock = std::make_shared<liveness>();
+  clock->opened = self->clock().now();
+  clock->last_input = clock->opened;
+  clock->last_frame = clock->opened;
+  clock->last_output = clock->opened;
+  clock->broker = caf::actor_cast<caf::actor>(self);
+  clock->connection_actor = clock->broker;
+  clock->fd = fd;
+  clock->window = init.info.window;
+  init.info.clock = std::move(clock);
   init.read_chunk = std::min(init.setup->min_read_chunk_size, init.setup->read_chunk_size);
   self->configure_read(hdl, caf::io::receive_policy::at_most(init.read_chunk));
-  if (init.setup->self_timed_heartbeats && init.setup->heartbeat_period > caf::timespan{0})
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), init.setup->heartbeat_period,
-                           heartbeat_atom::value);
   self->ack_writes(hdl, true);
   init.scribe = scribe_lookup::find(*self, hdl);
   init.sink = init.setup->make_sink(*init.io, init.info);
   if (!init.sink) {
     // Refused by the sink factory: no sink to notify, just go.
+    init.info.clock->broker = nullptr;
+    init.info.clock->connection_actor = nullptr;
     self->close(hdl);
     self->quit();
     return {};
   }
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    // The linked handler actor died.
+    // The linked connection actor died.
     if (msg.reason)
       abort_connection(self, msg.reason);
   });
@@ -387,110 +523,29 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     });
   }
   caf::message_handler handlers{
-    [self](const caf::io::new_data_msg& msg) {
-      auto& st = self->state;
-      // After a fatal error, data CAF read before the halt took effect is
-      // dropped: feeding it would report the error again.
-      if (st.closing || st.finished || st.failure)
-        return;
-      adapt_read_size(self, msg.buf.size());
-      const char* data = msg.buf.data();
-      auto size = msg.buf.size();
-      if (st.tls) {
-        st.tls_plain.clear();
-        protocol::byte_buffer cipher;
-        auto err = st.tls->read(data, size, st.tls_plain, cipher);
-        send_tls_output(self, std::move(cipher));
-        if (err) {
-          fail_connection(self, err);
-          return;
-        }
-        data = st.tls_plain.data();
-        size = st.tls_plain.size();
-      }
-      protocol::frame_batch batch;
-      auto err = st.decoder->feed(data, size, batch);
-      st.last_input = self->clock().now();
-      if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
-        self->halt(st.hdl);
-      // Read no more, but let the handlers finish what they already got
-      // (and their replies go out) before the close.
-      if (err)
-        fail_connection(self, err);
-    },
+    [self](const caf::io::new_data_msg& msg) { read_bytes(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
       st.bytes_handed_over += static_cast<uint64_t>(msg.written);
-      if (st.info.budget->release(msg.written) && !st.finished && !st.closing)
+      if (st.info.budget->release(msg.written)
+          && (st.phase == broker_phase::open || st.phase == broker_phase::half_open))
         st.sink->on_writable();
       maybe_complete_close(self);
     },
-    [self](const caf::io::connection_closed_msg&) {
-      auto& st = self->state;
-      // CAF reports a reset like a FIN; the socket (still open, the scribe
-      // is held) tells them apart.
-      auto end = socket_ops::end_of(fd_of(st));
-      caf::error reset_loss;
-      if (end.reset) {
-        // What writers handed us and the peer will never get: bytes still
-        // queued here (the closed budget counts every reservation made so
-        // far) plus bytes the kernel took that the peer never acknowledged.
-        auto lost = uint64_t{st.info.budget->close()};
-        if (end.bytes_acked) {
-          auto acked = *end.bytes_acked - std::min(*end.bytes_acked, st.acked_at_start);
-          if (st.bytes_handed_over > acked)
-            lost += st.bytes_handed_over - acked;
-        }
-        if (lost > 0)
-          reset_loss = protocol::make_error(errc::network_failure,
-                                            "connection reset by the peer with "
-                                              + std::to_string(lost) + " bytes not delivered");
-      }
-      if (st.closing) {
-        finish(self, reset_loss && !st.close_reason ? reset_loss : st.close_reason);
-        return;
-      }
-      if (st.input_closed) {
-        // The write side failed too (the half-open peer reset).
-        finish(self, protocol::make_error(errc::network_failure,
-                                          "the connection failed after the peer's end of input"));
-        return;
-      }
-      caf::error reason;
-      bool handshaking = st.tls && !st.tls->established();
-      if (st.failure)
-        reason = st.failure;
-      else if (handshaking)
-        reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
-      else if (auto n = st.decoder->buffered(); n > 0)
-        reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
-                                                               + " bytes of an incomplete frame");
-      else if (reset_loss)
-        reason = reset_loss;
-      // CAF 0.17 detaches the scribe at read EOF. If the sink still has
-      // frames to handle, re-adopt the scribe (reads stay off) so that their
-      // replies go out before the FIN; the sink closes when done.
-      if (!handshaking && !end.reset && st.scribe && st.scribe->detached()
-          && st.sink->on_input_closed(reason)) {
-        st.input_closed = true;
-        self->add_scribe(st.scribe);
-        return;
-      }
-      finish(self, reason);
-    },
+    [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
-    [self](close_atom, caf::error& reason, bool abort) {
-      begin_close(self, std::move(reason), abort);
-    },
+    [self](close_atom, caf::error& reason) { begin_close(self, std::move(reason)); },
+    [self](abort_atom, caf::error& reason) { self->state.io->abort(std::move(reason)); },
+    [self](fail_atom, const caf::error& reason) { fail_connection(self, reason); },
     [self](resume_atom) {
       auto& st = self->state;
-      if (!st.closing && !st.input_closed && self->valid(st.hdl))
+      if (accepting_reads(st) && self->valid(st.hdl))
         self->trigger(st.hdl);
     },
-    [self](heartbeat_atom) { heartbeat_tick(self); },
+    [self](heartbeat_atom) { send_heartbeat(self); },
     [self](tls_timeout_atom) {
       auto& st = self->state;
-      if (!st.tls || st.closing || st.finished || st.tls->established())
+      if (!st.tls || st.phase != broker_phase::open || st.tls->established())
         return;
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   st.setup->tls->options().handshake_timeout)
@@ -501,9 +556,18 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       abort_connection(self, err);
     },
     [self](drain_atom) {
+      // The peer did not take what was owed to it in time: reset, and say
+      // what was lost unless the close already carries an error.
       auto& st = self->state;
-      if (st.closing && !st.finished)
-        abort_connection(self, st.close_reason);
+      if (st.phase != broker_phase::closing)
+        return;
+      auto reason = st.close_reason;
+      if (!reason)
+        reason = protocol::make_error(errc::slow_consumer,
+                                      std::to_string(st.info.budget->queued())
+                                        + " bytes not delivered within the drain timeout ("
+                                        + std::to_string(st.setup->drain_timeout.count()) + " ms)");
+      abort_connection(self, reason);
     },
   };
   if (auto extra = init.sink->extra_handlers())
