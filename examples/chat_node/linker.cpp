@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <set>
 #include <sstream>
@@ -56,9 +58,23 @@ struct linker_state {
 
 using linker_actor = caf::stateful_actor<linker_state>;
 
+/// "[2026-11-30 18:48:38.363] " in local time, as tao's own log lines.
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
+            % 1000;
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[48];
+  auto n = std::strftime(buf, sizeof(buf), "[%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03d] ", static_cast<int>(ms));
+  return buf;
+}
+
 void log(linker_actor* self, const std::string& line) {
   if (self->state.cfg.log)
-    self->state.cfg.log(line);
+    self->state.cfg.log(timestamp() + line);
 }
 
 long long millis(caf::timespan d) {

@@ -47,8 +47,9 @@ struct linker_config {
   /// by `link_atom` are retried for as long as the linker lives; a node that
   /// comes back announces itself by linking to its own peers.
   unsigned forget_after = 10;
-  /// Receives one readable line per event (peer up/down, retries); may be
-  /// empty. Called from the linker's actor.
+  /// Receives one readable line per event (peer up/down, retries, replays,
+  /// gaps), prefixed with the local time as "[YYYY-mm-dd HH:MM:SS.mmm] "; may
+  /// be empty. Called from the linker's actor.
   std::function<void(const std::string&)> log;
 };
 
