@@ -1,7 +1,9 @@
 #pragma once
 
 // The chat room of one node: local members (tao connections) and peer rooms
-// on other nodes, reached through CAF's middleman like any other actor.
+// on other nodes, reached through CAF's middleman like any other actor. What
+// it delivered, retains and replays is its ledger's (ledger.hpp); the room
+// carries the ledger's messages and writes its lines to the members.
 
 #include <cstdint>
 #include <functional>

@@ -61,8 +61,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           clock_type::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now().time_since_epoch())
     .count();
 }
 
@@ -324,7 +323,9 @@ int main(int argc, char** argv) {
     c->node = node;
     c->fd = fd;
     auto* raw = c.get();
-    raw->reader = std::thread{[raw, &opts, &stop_reading] { read_loop(raw, opts, stop_reading); }};
+    raw->reader = std::thread{[raw, &opts, &stop_reading] {
+      read_loop(raw, opts, stop_reading);
+    }};
     if (!send_line(fd, "join " + id + "\n")) {
       raw->dropped = true;
     }
@@ -449,8 +450,8 @@ int main(int argc, char** argv) {
         if (s->dropped || s->sent_at.empty())
           continue;
         auto i = r->got.find(s->id);
-        if (i == r->got.end() || std::get<0>(i->second.lines.back())
-                                   < static_cast<int>(s->sent_at.size()))
+        if (i == r->got.end()
+            || std::get<0>(i->second.lines.back()) < static_cast<int>(s->sent_at.size()))
           return false;
       }
     }
@@ -514,9 +515,9 @@ int main(int argc, char** argv) {
         continue; // not connected throughout
       // Owed: every line said after r joined (all of them if s is alive;
       // for a dead sender, up to where the survivors agree).
-      auto first = static_cast<int>(
-        std::upper_bound(s->sent_at.begin(), s->sent_at.end(), r->joined_at) - s->sent_at.begin()
-        + 1);
+      auto first =
+        static_cast<int>(std::upper_bound(s->sent_at.begin(), s->sent_at.end(), r->joined_at)
+                         - s->sent_at.begin() + 1);
       int last = static_cast<int>(s->sent_at.size());
       if (s->dropped) {
         int reached = got.lines.empty() ? 0 : std::get<0>(got.lines.back());
@@ -558,8 +559,8 @@ int main(int argc, char** argv) {
   }
   for (auto& e : errors)
     std::cerr << "chat-check: " << e << '\n';
-  auto ok = lost == 0 && dups == 0 && reordered == 0 && disagree == 0
-            && (opts.allow_gaps || notices == 0);
+  auto ok =
+    lost == 0 && dups == 0 && reordered == 0 && disagree == 0 && (opts.allow_gaps || notices == 0);
   std::printf("%s: %zu clients, %llu lines sent, %llu deliveries owed, %llu delivered, "
               "%llu lost, %llu duplicated, %llu out of order, %llu disagreements, "
               "%llu gap notices (%llu lines announced, %llu owed lines excused), "
@@ -567,11 +568,10 @@ int main(int argc, char** argv) {
               opts.tag.c_str(), clients.size(), static_cast<unsigned long long>(sent),
               static_cast<unsigned long long>(owed), static_cast<unsigned long long>(delivered),
               static_cast<unsigned long long>(lost), static_cast<unsigned long long>(dups),
-              static_cast<unsigned long long>(reordered),
-              static_cast<unsigned long long>(disagree), static_cast<unsigned long long>(notices),
-              static_cast<unsigned long long>(announced), static_cast<unsigned long long>(excused),
-              static_cast<unsigned long long>(history), static_cast<long long>(max_latency),
-              static_cast<long long>(settled - sent_until));
+              static_cast<unsigned long long>(reordered), static_cast<unsigned long long>(disagree),
+              static_cast<unsigned long long>(notices), static_cast<unsigned long long>(announced),
+              static_cast<unsigned long long>(excused), static_cast<unsigned long long>(history),
+              static_cast<long long>(max_latency), static_cast<long long>(settled - sent_until));
   // Time to replay after each mark: the last arrival of a line said before it.
   for (auto& [name, t] : marks) {
     int64_t last_arrival = t;
