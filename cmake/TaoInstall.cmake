@@ -17,10 +17,13 @@ install(TARGETS tao_protocol tao_net tao_actors tao
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 
+# Public headers only: tao's internals (`tao/detail/`) stay out of the
+# package, and no public header includes them (headers_self_contained checks).
 foreach(layer protocol net actors)
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/${layer}/tao"
           DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-          FILES_MATCHING PATTERN "*.hpp")
+          FILES_MATCHING PATTERN "*.hpp"
+          PATTERN "detail" EXCLUDE)
 endforeach()
 
 install(EXPORT taoTargets NAMESPACE tao:: DESTINATION "${TAO_INSTALL_CMAKEDIR}")

@@ -8,6 +8,7 @@
 #include "tao/connection_ref.hpp"
 #include "tao/connection_state.hpp"
 #include "tao/connection_stats.hpp"
+#include "tao/errors.hpp"
 #include "tao/handlers.hpp"
 #include "tao/logging.hpp"
 #include "tao/metrics.hpp"

@@ -2,7 +2,17 @@
 
 #include <caf/atom.hpp>
 
+#include "tao/net/atoms.hpp"
+
 namespace tao {
+
+/// `(written_atom, uint64_t receipt)`: a write made with
+/// `connection_ref::write_with_receipt` reached the kernel in full.
+using written_atom = net::written_atom;
+
+/// `(write_failed_atom, uint64_t receipt, caf::error)`: a write made with
+/// `connection_ref::write_with_receipt` never will reach the kernel.
+using write_failed_atom = net::write_failed_atom;
 
 /// `(broadcast_atom, byte_buffer)` to a server: send framed bytes to every
 /// connection. Replies a `broadcast_result`.

@@ -232,8 +232,10 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       if (self->state.current == phase::waiting)
         give_up(self, reason);
     },
-    [self](client_write_atom, protocol::byte_buffer& bytes) -> caf::error {
-      return self->state.outlet->write(std::move(bytes));
+    [self](client_write_atom, protocol::byte_buffer& bytes) -> caf::result<caf::unit_t> {
+      if (auto err = self->state.outlet->write(std::move(bytes)))
+        return err;
+      return caf::unit;
     },
     [self](client_close_atom) {
       auto& st = self->state;

@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "tao/atoms.hpp"
 #include "tao/options.hpp"
@@ -76,6 +77,11 @@ struct client_stats {
   bool connected = false;
 };
 
+/// The messages a client actor understands, as a typed CAF interface.
+using client_actor = caf::typed_actor<caf::reacts_to<client_write_atom, protocol::byte_buffer>,
+                                      caf::reacts_to<client_close_atom>,
+                                      caf::replies_to<stats_atom>::with<client_stats>>;
+
 /// A client connection under a supervisor actor that connects, reconnects
 /// with backoff, queues offline writes and runs the same handlers, callbacks,
 /// timers and write path as server connections. Copyable handle; all member
@@ -100,10 +106,10 @@ public:
     return static_cast<bool>(actor_);
   }
 
-  /// The client (supervisor) actor. Monitor it to learn when the client is
-  /// finished (deliberate close or give-up).
-  const caf::actor& actor() const noexcept {
-    return actor_;
+  /// The client actor, as its typed interface. Monitor it to learn when the
+  /// client is finished (deliberate close or give-up).
+  client_actor actor() const noexcept {
+    return caf::actor_cast<client_actor>(actor_);
   }
 
   /// Encodes `msg` in the caller's thread and queues it on the connection

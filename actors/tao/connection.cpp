@@ -88,6 +88,22 @@ pending_reply connection::defer() {
   return rt_->defer();
 }
 
+caf::local_actor* connection::self() const noexcept {
+  return rt_->self();
+}
+
+void connection::open_request(bool ordered) {
+  rt_->open_request(ordered);
+}
+
+void connection::finish_request(bool ordered, const std::function<void()>& body) {
+  rt_->finish_request(ordered, body);
+}
+
+void connection::report(const caf::error& err) {
+  rt_->handle_error(err);
+}
+
 void connection::close() {
   rt_->close(caf::error{}, true);
 }

@@ -7,10 +7,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include <caf/actor.hpp>
 #include <caf/actor_clock.hpp>
+#include <caf/detail/type_list.hpp>
+#include <caf/detail/type_traits.hpp>
 #include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
 
 #include "tao/connection_ref.hpp"
 #include "tao/connection_state.hpp"
@@ -134,6 +141,34 @@ public:
   /// timeout) until it is released. Empty once the connection is closing.
   pending_reply defer();
 
+  // -- asking other actors ----------------------------------------------------
+
+  /// A request to another actor, made from a handler: say with `then` or
+  /// `then_unordered` what to do with the answer. Built by `request`.
+  template <class Handle, class... Ts>
+  class request_builder;
+
+  /// Sends `xs...` to `dest` as a CAF request from the connection's actor,
+  /// answered within `timeout` (or failed with `sec::request_timeout`).
+  /// With `then(on_answer, on_error)` the connection's next frames wait
+  /// until the answer (or error) was handled, so replies keep the order of
+  /// the requests; `then_unordered` lets frames go on. `on_answer` is
+  /// `void(connection&, R...)` for the answer's types, `on_error`
+  /// `void(connection&, const caf::error&)` (without it, errors go to the
+  /// connection's on_error). Either runs in the connection's actor, may
+  /// write, and keeps a half-closed or closing connection open until it
+  /// ran (bounded by the drain timeout).
+  template <class Handle, class... Ts>
+  request_builder<Handle, std::decay_t<Ts>...> request(const Handle& dest, caf::timespan timeout,
+                                                       Ts&&... xs) {
+    return {*this, dest, timeout, std::make_tuple(std::forward<Ts>(xs)...)};
+  }
+
+  /// The actor running this connection's handlers, for what CAF offers
+  /// actors (monitor, delayed messages, spawning). In inline dispatch it is
+  /// the connection's broker on the I/O thread: never block in it.
+  caf::local_actor* self() const noexcept;
+
   // -- closing ----------------------------------------------------------------
 
   /// Closes gracefully: handlers run no more, pending replies are awaited,
@@ -203,12 +238,97 @@ public:
   const connection_stats& stats() const noexcept;
 
 private:
+  template <class F, class Args>
+  struct answer_handler;
+
+  /// Runs the user's answer handler as a continuation of the connection.
+  template <class F, class... Rs>
+  struct answer_handler<F, caf::detail::type_list<connection&, Rs...>> {
+    connection* conn;
+    bool ordered;
+    F f;
+    void operator()(Rs... xs) {
+      conn->finish_request(ordered, [&] { f(*conn, std::forward<Rs>(xs)...); });
+    }
+  };
+
+  /// Runs the user's error handler (or reports the error) likewise.
+  template <class G>
+  struct error_handler {
+    connection* conn;
+    bool ordered;
+    G g;
+    void operator()(caf::error& err) {
+      conn->finish_request(ordered, [&] { g(*conn, err); });
+    }
+  };
+
+  /// The default error handler: report to on_error.
+  struct report_error {
+    void operator()(connection& c, const caf::error& err) const {
+      c.report(err);
+    }
+  };
+
   caf::error check_writable();
   caf::error commit(size_t before);
+  void open_request(bool ordered);
+  void finish_request(bool ordered, const std::function<void()>& body);
+  void report(const caf::error& err);
 
   detail::connection_runtime* rt_;
   const protocol::codec* codec_;
   protocol::byte_buffer* out_;
+};
+
+template <class Handle, class... Ts>
+class connection::request_builder {
+public:
+  /// Made by `connection::request`.
+  request_builder(connection& conn, const Handle& dest, caf::timespan timeout,
+                  std::tuple<Ts...> args)
+    : conn_(conn), dest_(dest), timeout_(timeout), args_(std::move(args)) {
+  }
+
+  /// Handles the answer in order: the connection's next frames wait for it.
+  template <class F, class G = report_error>
+  void then(F on_answer, G on_error = {}) {
+    send(true, std::move(on_answer), std::move(on_error));
+  }
+
+  /// Handles the answer whenever it comes; frames go on meanwhile.
+  template <class F, class G = report_error>
+  void then_unordered(F on_answer, G on_error = {}) {
+    send(false, std::move(on_answer), std::move(on_error));
+  }
+
+private:
+  template <class F, class G>
+  void send(bool ordered, F f, G g) {
+    using args = typename caf::detail::get_callable_trait<F>::arg_types;
+    static_assert(std::is_same_v<caf::detail::tl_head_t<args>, connection&>,
+                  "an answer handler must be callable as f(tao::connection&, answer...)");
+    conn_.open_request(ordered);
+    answer_handler<F, args> on_answer{&conn_, ordered, std::move(f)};
+    error_handler<G> on_error{&conn_, ordered, std::move(g)};
+    auto* self = conn_.self();
+    std::apply(
+      [&](auto&... xs) {
+        if (auto* broker = dynamic_cast<caf::io::broker*>(self))
+          broker->request(dest_, timeout_, std::move(xs)...)
+            .then(std::move(on_answer), std::move(on_error));
+        else
+          static_cast<caf::event_based_actor*>(self)
+            ->request(dest_, timeout_, std::move(xs)...)
+            .then(std::move(on_answer), std::move(on_error));
+      },
+      args_);
+  }
+
+  connection& conn_;
+  Handle dest_;
+  caf::timespan timeout_;
+  std::tuple<Ts...> args_;
 };
 
 } // namespace tao

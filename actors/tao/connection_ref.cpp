@@ -1,8 +1,11 @@
 #include "tao/connection_ref.hpp"
 
+#include <atomic>
+
 #include <caf/send.hpp>
 
 #include "tao/detail/connection_messages.hpp"
+#include "tao/net/write_receipt.hpp"
 #include "tao/net/atoms.hpp"
 
 namespace tao {
@@ -32,6 +35,17 @@ caf::error connection_ref::send_bytes(protocol::byte_buffer&& bytes) const {
     return closed_error();
   caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
   return {};
+}
+
+caf::expected<uint64_t> connection_ref::send_with_receipt(protocol::byte_buffer&& bytes,
+                                                          const caf::actor& notify) const {
+  static std::atomic<uint64_t> next_receipt{1};
+  if (budget_->force_reserve(bytes.size()) == net::reserve_status::closed)
+    return closed_error();
+  auto id = next_receipt.fetch_add(1);
+  caf::anon_send(broker_, net::write_atom::value, std::move(bytes),
+                 std::make_shared<net::write_receipt>(id, notify));
+  return id;
 }
 
 caf::error connection_ref::write_frame(int32_t type, std::string_view payload) const {

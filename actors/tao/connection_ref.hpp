@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include "tao/net/liveness.hpp"
 #include "tao/net/outbound_budget.hpp"
@@ -79,6 +80,23 @@ public:
   /// Queues one frame with a raw payload.
   caf::error write_frame(int32_t type, std::string_view payload) const;
 
+  /// Writes `msg` as `write` does and asks for a receipt: `notify` (usually
+  /// the calling actor) later gets `(written_atom, receipt)` once the kernel
+  /// took every byte of it, or `(write_failed_atom, receipt, caf::error)`
+  /// if the connection ended before (Netty's write future, as a message).
+  /// Returns the receipt (process-unique) or, if the write is refused at
+  /// once, the error (no message follows then). Writes without a receipt
+  /// pay nothing for this.
+  template <class T>
+  caf::expected<uint64_t> write_with_receipt(const T& msg, const caf::actor& notify) const {
+    protocol::byte_buffer buf;
+    if (auto err = check_writable())
+      return err;
+    if (auto err = protocol::encode_message(*codec_, msg, buf))
+      return err;
+    return send_with_receipt(std::move(buf), notify);
+  }
+
   /// Queues bytes that are already framed with this connection's codec (as
   /// `server::broadcast` does, encoding once for many connections).
   caf::error write_encoded(protocol::byte_buffer bytes) const;
@@ -106,6 +124,8 @@ private:
   caf::error check_writable() const;
   caf::error closed_error() const;
   caf::error send_bytes(protocol::byte_buffer&& bytes) const;
+  caf::expected<uint64_t> send_with_receipt(protocol::byte_buffer&& bytes,
+                                            const caf::actor& notify) const;
 
   uint64_t id_ = 0;
   caf::actor broker_;

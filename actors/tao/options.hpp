@@ -144,6 +144,18 @@ struct connection_options {
   /// Called when the outbound queue drains to the low-water mark after having
   /// been above the high-water mark.
   std::function<void(connection&)> on_writable;
+
+  /// Messages of your own that the connection's actor understands (sent by
+  /// other actors to `connection_ref::actor()`): made once per connection,
+  /// before `on_connect`, with the connection at hand (capture state there:
+  /// a stateful connection actor). They run like handlers, one at a time
+  /// with the connection's frames and timers, may write, and a request gets
+  /// the handler's result as its answer.
+  std::function<caf::message_handler(connection&)> behavior;
+
+  /// Called when an actor that the connection monitors
+  /// (`c.self()->monitor(other)`) terminates.
+  std::function<void(connection&, const caf::down_msg&)> on_down;
 };
 
 /// Options of a server (Tao's `NewServer(opts...)` and `Start(listener)`).

@@ -158,11 +158,11 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   if (!init.supervisor) {
     // Its own, on the I/O thread, ending with the server.
     supervisor_options sup;
-    sup.owner = handle.actor();
+    sup.owner = caf::actor_cast<caf::actor>(self);
     init.supervisor = *tao::supervisor::spawn(self->home_system(), std::move(sup));
   }
-  auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor(),
-                                         init.supervisor);
+  auto setup = detail::make_broker_setup(self->home_system(), options, handle,
+                                         caf::actor_cast<caf::actor>(self), init.supervisor);
   setup->tls = std::move(tls);
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
@@ -289,12 +289,14 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       }
       return result;
     },
-    [self](unicast_atom, uint64_t id, protocol::byte_buffer& bytes) {
+    [self](unicast_atom, uint64_t id, protocol::byte_buffer& bytes) -> caf::result<caf::unit_t> {
       auto& st = self->state;
       auto i = st.conns.find(id);
       if (i == st.conns.end())
         return protocol::make_error(errc::closed, "conn id " + std::to_string(id) + " not found");
-      return i->second.write_encoded(std::move(bytes));
+      if (auto err = i->second.write_encoded(std::move(bytes)))
+        return err;
+      return caf::unit;
     },
     [self](count_atom) { return static_cast<uint64_t>(self->state.conns.size()); },
     [self](lookup_atom, uint64_t id) -> caf::result<connection_ref> {

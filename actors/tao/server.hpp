@@ -9,6 +9,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "tao/atoms.hpp"
 #include "tao/connection.hpp"
@@ -60,12 +61,25 @@ typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
            x.tls_failures);
 }
 
+/// The messages a server actor understands, as a typed CAF interface:
+/// sending it anything else does not compile, and every reply is typed.
+/// `server`'s member functions send these for you; actors use the interface
+/// directly, e.g. `self->request(srv.actor(), 1s, stats_atom::value)`.
+using server_actor = caf::typed_actor<
+  caf::replies_to<broadcast_atom, protocol::byte_buffer>::with<broadcast_result>,
+  caf::reacts_to<unicast_atom, uint64_t, protocol::byte_buffer>,
+  caf::replies_to<count_atom>::with<uint64_t>,
+  caf::replies_to<lookup_atom, uint64_t>::with<connection_ref>,
+  caf::replies_to<stats_atom>::with<server_stats>,
+  caf::reacts_to<sched_atom, caf::timespan, connection::timer_callback>,
+  caf::reacts_to<reload_tls_atom>, caf::reacts_to<stop_atom>>;
+
 /// A running server: Tao's `Server`. A copyable handle on the server actor,
 /// which owns the listening socket and every connection.
 ///
 /// All member functions are asynchronous (messages to the server actor) and
-/// safe from any thread. To wait for replies, `request` the server actor with
-/// the atoms in `tao/atoms.hpp`.
+/// safe from any thread. To wait for replies, `request` the server actor
+/// (`actor()`, a typed `server_actor`).
 class server {
 public:
   /// An invalid handle.
@@ -91,9 +105,9 @@ public:
     return port_;
   }
 
-  /// The server actor.
-  const caf::actor& actor() const noexcept {
-    return actor_;
+  /// The server actor, as its typed interface.
+  server_actor actor() const noexcept {
+    return caf::actor_cast<server_actor>(actor_);
   }
 
   /// Sends `msg` to every connection, encoding it once. Connections above
@@ -131,7 +145,9 @@ public:
 
   /// Stops: no more accepts, every connection closed gracefully (queued
   /// writes delivered within the drain timeout), then the server actor quits.
-  /// Never exits the process.
+  /// Never exits the process. Returns at once; to learn when the stop is
+  /// complete, request `stop_atom` from `actor()` instead (the same message)
+  /// or monitor it.
   void stop() const;
 
 private:

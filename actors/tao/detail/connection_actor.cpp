@@ -20,7 +20,8 @@ namespace {
 /// The broker, reached by calls on the I/O thread.
 class inline_port final : public broker_port {
 public:
-  explicit inline_port(net::broker_io& io) noexcept : io_(io) {
+  inline_port(net::broker_io& io, std::shared_ptr<net::inbound_window> window) noexcept
+    : io_(io), window_(std::move(window)) {
   }
 
   caf::local_actor* self() noexcept override {
@@ -43,8 +44,20 @@ public:
     io_.abort(std::move(reason));
   }
 
+  void deferred(size_t n) override {
+    // Frames handled in place cost the window nothing; held ones do.
+    if (window_->add(n))
+      io_.pause_reading();
+  }
+
+  void dispatched(size_t n, bool held) override {
+    if (held && window_->consume(n))
+      io_.resume_reading();
+  }
+
 private:
   net::broker_io& io_;
+  std::shared_ptr<net::inbound_window> window_;
 };
 
 /// Runs the connection inside its broker.
@@ -53,7 +66,7 @@ public:
   inline_sink(net::broker_io& io, std::shared_ptr<const connection_options> options,
               const net::connection_info& info, tao::server server, caf::actor owner)
     : rt_(std::move(options), info, std::move(server), std::move(owner),
-          std::make_unique<inline_port>(io)) {
+          std::make_unique<inline_port>(io, info.window)) {
   }
 
   void on_open() override {
@@ -61,7 +74,7 @@ public:
   }
 
   bool on_frames(protocol::frame_batch&& batch) override {
-    rt_.handle_frames(batch);
+    rt_.handle_frames(std::move(batch));
     return false;
   }
 
@@ -90,6 +103,14 @@ public:
     rt_.handle_closed(reason);
   }
 
+  caf::result<caf::message> on_message(caf::message& msg) override {
+    return rt_.handle_user_message(msg);
+  }
+
+  void on_down(const caf::down_msg& msg) override {
+    rt_.handle_down(msg);
+  }
+
   caf::message_handler extra_handlers() override {
     return {
       [this](net::timer_atom, timer_id id) { rt_.handle_timer(id); },
@@ -112,8 +133,9 @@ private:
 /// The broker, reached by messages from the connection actor.
 class actor_port final : public broker_port {
 public:
-  actor_port(caf::local_actor* self, caf::actor broker) noexcept
-    : self_(self), broker_(std::move(broker)) {
+  actor_port(caf::local_actor* self, caf::actor broker,
+             std::shared_ptr<net::inbound_window> window) noexcept
+    : self_(self), broker_(std::move(broker)), window_(std::move(window)) {
   }
 
   caf::local_actor* self() noexcept override {
@@ -136,14 +158,23 @@ public:
     caf::anon_send(broker_, net::abort_atom::value, std::move(reason));
   }
 
+  void deferred(size_t) override {
+    // The sink counted every byte it sent; they stay counted until handled.
+  }
+
+  void dispatched(size_t n, bool) override {
+    if (window_->consume(n))
+      caf::anon_send(broker_, net::resume_atom::value);
+  }
+
 private:
   caf::local_actor* self_;
   caf::actor broker_;
+  std::shared_ptr<net::inbound_window> window_;
 };
 
 struct connection_actor_state {
   std::unique_ptr<connection_runtime> rt;
-  std::shared_ptr<net::inbound_window> window;
   static inline const char* name = "tao.connection";
 };
 
@@ -156,23 +187,25 @@ caf::behavior connection_actor_behavior(connection_actor* self, caf::actor broke
                                         net::connection_info info, tao::server server,
                                         caf::actor owner) {
   auto& st = self->state;
-  st.window = info.window;
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // The broker died without saying goodbye (it crashed or was killed).
     if (self->state.rt)
       self->state.rt->handle_closed(msg.reason);
     self->quit(msg.reason);
   });
-  st.rt = std::make_unique<connection_runtime>(std::move(options), info, std::move(server),
-                                               std::move(owner),
-                                               std::make_unique<actor_port>(self, broker));
+  self->set_down_handler([self](caf::down_msg& msg) { self->state.rt->handle_down(msg); });
+  self->set_default_handler(
+    [self](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+      auto msg = x.move_content_to_message();
+      return self->state.rt->handle_user_message(msg);
+    });
+  st.rt = std::make_unique<connection_runtime>(
+    std::move(options), info, std::move(server), std::move(owner),
+    std::make_unique<actor_port>(self, broker, info.window));
   st.rt->start();
   return {
-    [self](net::frames_atom, const protocol::frame_batch& batch) {
-      auto& s = self->state;
-      s.rt->handle_frames(batch);
-      if (s.window->consume(batch.payload_bytes()))
-        caf::anon_send(s.rt->broker(), net::resume_atom::value);
+    [self](net::frames_atom, protocol::frame_batch& batch) {
+      self->state.rt->handle_frames(std::move(batch));
     },
     [self](net::timer_atom, timer_id id) { self->state.rt->handle_timer(id); },
     [self](net::writable_atom) { self->state.rt->handle_writable(); },

@@ -48,6 +48,8 @@ connection_runtime::connection_runtime(std::shared_ptr<const connection_options>
   : name(net::to_string(info.remote)), options_(std::move(options)), info_(info),
     server_(std::move(server)), owner_(std::move(owner)), port_(std::move(port)), conn_(*this),
     holds_(std::make_shared<std::atomic<uint32_t>>(0)), meter_(options_->metrics) {
+  if (options_->behavior)
+    user_behavior_ = options_->behavior(conn_);
 }
 
 connection_runtime::~connection_runtime() = default;
@@ -88,13 +90,47 @@ void connection_runtime::start() {
     caf::anon_send(owner_, joined_atom::value, conn_.ref());
 }
 
-void connection_runtime::handle_frames(const protocol::frame_batch& batch) {
+namespace {
+
+/// Payload bytes of frames [first, last) of `batch`.
+size_t payload_of(const protocol::frame_batch& batch, size_t first, size_t last) {
+  size_t n = 0;
+  for (auto i = first; i < last; ++i)
+    n += batch[i].payload.size();
+  return n;
+}
+
+} // namespace
+
+void connection_runtime::handle_frames(protocol::frame_batch&& batch) {
+  if (!backlog_.empty() || ordered_pending_ > 0) {
+    // An answer must come first: keep the frames, in order.
+    port_->deferred(batch.payload_bytes());
+    backlog_.push_back(held_batch{std::move(batch), 0});
+    return;
+  }
+  auto stop = run_frames(batch, 0);
+  if (stop < batch.size()) {
+    // A handler asked another actor and waits for the answer: the rest of
+    // the batch waits too.
+    auto held = payload_of(batch, stop, batch.size());
+    port_->dispatched(batch.payload_bytes() - held, false);
+    port_->deferred(held);
+    backlog_.push_back(held_batch{std::move(batch), stop});
+  } else {
+    port_->dispatched(batch.payload_bytes(), false);
+  }
+  flush();
+}
+
+size_t connection_runtime::run_frames(const protocol::frame_batch& batch, size_t first) {
   // With metrics, handler times chain one clock read per frame: each
   // frame's end is the next one's start.
   using clock = std::chrono::steady_clock;
   auto timed = meter_.enabled();
   auto t0 = timed ? clock::now() : clock::time_point{};
-  for (size_t i = 0; i < batch.size() && runs_handlers(state_); ++i) {
+  size_t i = first;
+  for (; i < batch.size() && runs_handlers(state_) && ordered_pending_ == 0; ++i) {
     auto frame = batch[i];
     bool handled = false;
     try {
@@ -115,7 +151,68 @@ void connection_runtime::handle_frames(const protocol::frame_batch& batch) {
       t0 = t1;
     }
   }
+  // Frames left when the connection stopped running handlers are dropped.
+  return runs_handlers(state_) ? i : batch.size();
+}
+
+void connection_runtime::drain_backlog() {
+  while (!backlog_.empty() && ordered_pending_ == 0 && runs_handlers(state_)) {
+    auto& front = backlog_.front();
+    auto stop = run_frames(front.batch, front.next);
+    port_->dispatched(payload_of(front.batch, front.next, stop), true);
+    if (stop < front.batch.size())
+      front.next = stop;
+    else
+      backlog_.pop_front();
+  }
+  if (!runs_handlers(state_))
+    discard_backlog();
   flush();
+  if (close_deferred_ && backlog_.empty() && ordered_pending_ == 0) {
+    close_deferred_ = false;
+    begin_close(std::move(deferred_close_reason_));
+    return;
+  }
+  maybe_end_half_open();
+}
+
+void connection_runtime::discard_backlog() {
+  for (auto& held : backlog_)
+    port_->dispatched(payload_of(held.batch, held.next, held.batch.size()), true);
+  backlog_.clear();
+}
+
+bool connection_runtime::waits_to_close() const noexcept {
+  return holds() > 0 || requests_pending_ > 0;
+}
+
+bool connection_runtime::owes_peer() const noexcept {
+  return waits_to_close() || one_shot_timers_ > 0 || !backlog_.empty();
+}
+
+void connection_runtime::open_request(bool ordered) {
+  ++requests_pending_;
+  if (ordered)
+    ++ordered_pending_;
+}
+
+void connection_runtime::finish_request(bool ordered, const std::function<void()>& body) {
+  if (requests_pending_ > 0)
+    --requests_pending_;
+  if (ordered && ordered_pending_ > 0)
+    --ordered_pending_;
+  if (runs_handlers(state_) || state_ == connection_state::closing) {
+    in_continuation_ = true;
+    guarded("request continuation", body);
+    in_continuation_ = false;
+    flush();
+  }
+  if (state_ == connection_state::closing) {
+    if (!waits_to_close())
+      drain();
+    return;
+  }
+  drain_backlog();
 }
 
 bool connection_runtime::dispatch(const protocol::frame_view& frame) {
@@ -226,7 +323,7 @@ void connection_runtime::handle_input_closed(const caf::error& reason) {
 void connection_runtime::maybe_end_half_open() {
   if (state_ != connection_state::input_closed)
     return;
-  if (holds() > 0 || one_shot_timers_ > 0) {
+  if (owes_peer()) {
     // Still owing the peer something: wait, within the drain timeout.
     if (!drain_bound_armed_) {
       drain_bound_armed_ = true;
@@ -238,13 +335,20 @@ void connection_runtime::maybe_end_half_open() {
 }
 
 void connection_runtime::handle_close_request(caf::error reason) {
+  if (runs_handlers(state_) && (!backlog_.empty() || ordered_pending_ > 0)) {
+    // Frames received before the request still wait for an answer: the
+    // close comes after them.
+    close_deferred_ = true;
+    deferred_close_reason_ = std::move(reason);
+    return;
+  }
   begin_close(std::move(reason));
 }
 
 void connection_runtime::handle_hold_released() {
   if (state_ == connection_state::input_closed)
     maybe_end_half_open();
-  else if (state_ == connection_state::closing && holds() == 0)
+  else if (state_ == connection_state::closing && !waits_to_close())
     drain();
 }
 
@@ -255,6 +359,7 @@ void connection_runtime::handle_closed(const caf::error& reason) {
   timers_.clear();
   one_shot_timers_ = 0;
   discard_output();
+  discard_backlog();
   if (reason && !protocol::is(reason, errc::refused) && reason != last_error_)
     handle_error(reason);
   meter_.finish(stats);
@@ -269,6 +374,25 @@ void connection_runtime::handle_closed(const caf::error& reason) {
   }
   if (owner_)
     caf::anon_send(owner_, left_atom::value, info_.id, reason, deliberate_);
+}
+
+caf::result<caf::message> connection_runtime::handle_user_message(caf::message& msg) {
+  if (!runs_handlers(state_) && state_ != connection_state::opening)
+    return protocol::make_error(errc::closed,
+                                "connection " + std::to_string(info_.id) + " is closing");
+  caf::optional<caf::message> result;
+  guarded("behavior", [&] { result = user_behavior_(msg); });
+  flush();
+  if (!result)
+    return caf::sec::unexpected_message;
+  return std::move(*result);
+}
+
+void connection_runtime::handle_down(const caf::down_msg& msg) {
+  if (!runs_handlers(state_) || !options_->on_down)
+    return;
+  guarded("on_down", [&] { options_->on_down(conn_, msg); });
+  flush();
 }
 
 void connection_runtime::add_sched(caf::timespan period, const connection::timer_callback& f) {
@@ -311,11 +435,13 @@ void connection_runtime::begin_close(caf::error reason) {
   close_reason_ = std::move(reason);
   one_shot_timers_ = 0;
   timers_.clear();
+  close_deferred_ = false;
+  discard_backlog();
   wait_or_drain();
 }
 
 void connection_runtime::wait_or_drain() {
-  if (holds() == 0) {
+  if (!waits_to_close()) {
     drain();
     return;
   }
@@ -336,7 +462,8 @@ void connection_runtime::drain() {
 
 caf::error connection_runtime::check_writable() {
   auto& budget = *info_.budget;
-  if (!accepts_writes(state_) || budget.closed())
+  bool answering = in_continuation_ && state_ == connection_state::closing;
+  if (!(accepts_writes(state_) || answering) || budget.closed())
     return protocol::make_error(errc::closed,
                                 "connection " + std::to_string(info_.id) + " is closing");
   if (budget.writable())

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <any>
+#include <deque>
+#include <functional>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -46,6 +48,14 @@ public:
 
   /// Asks the broker to reset the connection now.
   virtual void abort(caf::error reason) = 0;
+
+  /// `n` payload bytes of received frames are held back (behind a request
+  /// whose answer must come first): they count against the inbound window.
+  virtual void deferred(size_t n) = 0;
+
+  /// `n` payload bytes of received frames were handled (or dropped);
+  /// `held` if they had been held back.
+  virtual void dispatched(size_t n, bool held) = 0;
 };
 
 /// The one owner of a connection's application-side state: its
@@ -78,8 +88,9 @@ public:
   void start();
 
   /// Runs the handler of every frame of `batch` (open and input_closed
-  /// only), then flushes.
-  void handle_frames(const protocol::frame_batch& batch);
+  /// only), then flushes. While an ordered request from a handler is
+  /// unanswered, frames wait (in order) until its answer was handled.
+  void handle_frames(protocol::frame_batch&& batch);
 
   /// Fires timer `id` if it still exists and handlers still run.
   void handle_timer(timer_id id);
@@ -101,7 +112,8 @@ public:
   void handle_input_closed(const caf::error& reason);
 
   /// Closes gracefully with `reason` once the work already under way is done
-  /// (frames received before this request were handled, pending replies).
+  /// (frames received before this request were handled, pending replies
+  /// and requests answered).
   void handle_close_request(caf::error reason);
 
   /// The last pending reply was released.
@@ -109,6 +121,12 @@ public:
 
   /// -> closed: the broker is gone; runs on_close once and tells the owner.
   void handle_closed(const caf::error& reason);
+
+  /// Runs the user's own message (`connection_options::behavior`).
+  caf::result<caf::message> handle_user_message(caf::message& msg);
+
+  /// Runs on_down.
+  void handle_down(const caf::down_msg& msg);
 
   /// Adds a periodic callback of the server's `sched`.
   void add_sched(caf::timespan period, const connection::timer_callback& f);
@@ -164,6 +182,15 @@ public:
   /// See `connection::defer`.
   pending_reply defer();
 
+  /// A handler starts a request to another actor; an ordered one holds the
+  /// connection's next frames back until `finish_request`.
+  void open_request(bool ordered);
+
+  /// The answer (or error) of a request arrived: runs `body` (writes are
+  /// accepted also while the connection waits to close), then goes on with
+  /// the frames held back.
+  void finish_request(bool ordered, const std::function<void()>& body);
+
   /// Closes gracefully on the connection's own behalf (`connection::close`).
   void close(caf::error reason, bool deliberate);
 
@@ -216,6 +243,11 @@ private:
   void drain();
   void maybe_end_half_open();
   void discard_output();
+  size_t run_frames(const protocol::frame_batch& batch, size_t first);
+  void drain_backlog();
+  void discard_backlog();
+  bool owes_peer() const noexcept;
+  bool waits_to_close() const noexcept;
   uint32_t holds() const noexcept {
     return holds_->load();
   }
@@ -244,6 +276,23 @@ private:
   size_t one_shot_timers_ = 0;
   std::shared_ptr<std::atomic<uint32_t>> holds_;
   bool drain_bound_armed_ = false;
+  /// Frames received while an ordered request was unanswered, in order;
+  /// `next` is the first not yet handled.
+  struct held_batch {
+    protocol::frame_batch batch;
+    size_t next = 0;
+  };
+  std::deque<held_batch> backlog_;
+  /// Requests from handlers not yet answered, and how many are ordered.
+  size_t requests_pending_ = 0;
+  size_t ordered_pending_ = 0;
+  /// A close asked for while frames were held back: it comes after them.
+  bool close_deferred_ = false;
+  caf::error deferred_close_reason_;
+  /// Set while a request's answer runs: writes are accepted in `closing`.
+  bool in_continuation_ = false;
+  /// The user's own messages (`connection_options::behavior`).
+  caf::message_handler user_behavior_;
   traffic_meter meter_;
 };
 

@@ -9,6 +9,10 @@ namespace tao::net {
 /// connection's `outbound_budget`.
 using write_atom = caf::atom_constant<caf::atom("tao_write")>;
 
+/// `(write_atom, byte_buffer, write_receipt_ptr)`: as above, and answer the
+/// receipt: `(written_atom, id)` once the kernel took all of the bytes, or
+/// `(write_failed_atom, id, caf::error)` if it never will.
+///
 /// `(close_atom, caf::error reason)`: close gracefully, after the pending
 /// work. To a broker: deliver every byte reserved so far, then FIN. To a
 /// connection actor: handle the frames already received (and wait for
@@ -50,6 +54,14 @@ using tls_atom = caf::atom_constant<caf::atom("tao_tls")>;
 /// `(heartbeat_atom)` to a connection broker: send a Tao heartbeat now
 /// (skipped above the high-water mark).
 using heartbeat_atom = caf::atom_constant<caf::atom("tao_hbeat")>;
+
+/// `(written_atom, uint64_t receipt)`: a write with a receipt was handed to
+/// the kernel in full.
+using written_atom = caf::atom_constant<caf::atom("tao_wrote")>;
+
+/// `(write_failed_atom, uint64_t receipt, caf::error)`: a write with a
+/// receipt will never be handed to the kernel (the connection ended first).
+using write_failed_atom = caf::atom_constant<caf::atom("tao_wfail")>;
 
 /// `(timer_atom, uint64_t id)`: a connection timer fired.
 using timer_atom = caf::atom_constant<caf::atom("tao_timer")>;

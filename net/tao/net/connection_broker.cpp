@@ -38,6 +38,14 @@ caf::message_handler connection_sink::extra_handlers() {
   return {};
 }
 
+caf::result<caf::message> connection_sink::on_message(caf::message&) {
+  return caf::sec::unexpected_message;
+}
+
+void connection_sink::on_down(const caf::down_msg&) {
+  // nop
+}
+
 namespace {
 
 using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
@@ -45,6 +53,9 @@ using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
 using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
 
 using finish_atom = caf::atom_constant<caf::atom("tao_finish")>;
+
+/// The end of a receipt whose bytes wait for the TLS handshake.
+constexpr uint64_t held_receipt = ~uint64_t{0};
 
 using protocol::errc;
 
@@ -70,9 +81,22 @@ bool accepting_reads(const connection_broker_state& st) {
   return st.phase == broker_phase::open && !st.failure;
 }
 
+/// Answers the receipts of writes the kernel took in full.
+void settle_receipts(connection_broker_state& st) {
+  while (!st.receipts.empty() && st.receipts.front().end <= st.bytes_handed_over) {
+    st.receipts.front().token->written();
+    st.receipts.pop_front();
+  }
+}
+
 /// Tells the sink the connection is gone and quits.
 void notify_closed(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
+  // Writes that never reached the kernel: their writers hear why.
+  auto why = reason ? reason : protocol::make_error(errc::closed, "the connection closed first");
+  for (auto& r : st.receipts)
+    r.token->failed(why);
+  st.receipts.clear();
   st.sink->on_closed(reason);
   // CAF 0.17 keeps a monitor's record (and, through it, this broker's
   // memory) in the monitored actor until that one exits: a long-lived
@@ -166,11 +190,13 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   else
     buf.insert(buf.end(), bytes.begin(), bytes.end());
   self->flush(st.hdl);
+  st.bytes_queued += n;
   st.info.clock->last_output = self->clock().now();
   if (st.setup->simulated) {
     // CAF's test multiplexer never acknowledges writes: its output buffer
     // stands for the kernel, so the bytes count as written once there.
     st.info.budget->release(n);
+    st.bytes_handed_over += n;
   }
 }
 
@@ -343,6 +369,10 @@ bool decrypt(connection_broker_actor* self, const char*& data, size_t& size) {
   }
   if (!st.tls_announced && st.tls->established()) {
     st.tls_announced = true;
+    // What waited for the handshake is queued now.
+    for (auto& r : st.receipts)
+      if (r.end == held_receipt)
+        r.end = st.bytes_queued;
     st.sink->on_tls_established(st.tls->session());
   }
   data = st.tls_plain.data();
@@ -473,6 +503,18 @@ public:
     abort_connection(self_, st.phase == broker_phase::closing ? st.close_reason : reason);
   }
 
+  void pause_reading() override {
+    auto& st = self_->state;
+    if (accepting_reads(st) && self_->valid(st.hdl))
+      self_->halt(st.hdl);
+  }
+
+  void resume_reading() override {
+    auto& st = self_->state;
+    if (accepting_reads(st) && self_->valid(st.hdl))
+      self_->trigger(st.hdl);
+  }
+
 private:
   /// Marks a call from the sink, so that `finish` defers `on_closed`.
   struct call_guard {
@@ -540,19 +582,32 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   // The owner (server or client) going away takes the connection with it.
   // A monitor rather than a link: links between the server and its brokers
   // kept both alive after termination (leaks under LeakSanitizer, CAF 0.17).
-  if (init.setup->owner) {
+  if (init.setup->owner)
     self->monitor(init.setup->owner);
-    self->set_down_handler([self](caf::down_msg& msg) {
-      if (msg.source == self->state.setup->owner.address())
-        abort_connection(self, msg.reason ? msg.reason
-                                          : protocol::make_error(errc::closed, "owner terminated"));
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.setup->owner && msg.source == st.setup->owner.address())
+      abort_connection(self, msg.reason ? msg.reason
+                                        : protocol::make_error(errc::closed, "owner terminated"));
+    else if (st.phase != broker_phase::finished)
+      st.sink->on_down(msg);
+  });
+  // Messages of the sink's own protocol (e.g. the user's, in inline
+  // dispatch) go to it.
+  self->set_default_handler(
+    [self](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+      auto& st = self->state;
+      if (st.phase == broker_phase::finished)
+        return caf::sec::unexpected_message;
+      auto msg = x.move_content_to_message();
+      return st.sink->on_message(msg);
     });
-  }
   caf::message_handler handlers{
     [self](const caf::io::new_data_msg& msg) { read_bytes(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
       st.bytes_handed_over += static_cast<uint64_t>(msg.written);
+      settle_receipts(st);
       if (st.info.budget->release(msg.written)
           && (st.phase == broker_phase::open || st.phase == broker_phase::half_open))
         st.sink->on_writable();
@@ -560,6 +615,19 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     },
     [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
+    [self](write_atom, protocol::byte_buffer& bytes, const write_receipt_ptr& receipt) {
+      auto& st = self->state;
+      write_bytes(self, std::move(bytes));
+      if (st.phase == broker_phase::finished || st.tls_closed || !self->valid(st.hdl)) {
+        receipt->failed(protocol::make_error(errc::closed, "the connection closed first"));
+        return;
+      }
+      // Before the TLS handshake the bytes wait in the TLS channel: their
+      // end is known once it completed.
+      bool held = st.tls && !st.tls->established();
+      st.receipts.push_back({held ? held_receipt : st.bytes_queued, receipt});
+      settle_receipts(st);
+    },
     [self](close_atom, caf::error& reason) { begin_close(self, std::move(reason)); },
     [self](abort_atom, caf::error& reason) { self->state.io->abort(std::move(reason)); },
     [self](fail_atom, const caf::error& reason) { fail_connection(self, reason); },

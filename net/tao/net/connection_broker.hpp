@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "tao/net/connection_sink.hpp"
 #include "tao/net/tls_channel.hpp"
 #include "tao/net/tls_context.hpp"
+#include "tao/net/write_receipt.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/decoder.hpp"
 
@@ -114,6 +116,17 @@ struct connection_broker_state {
   caf::error failure;
   /// Bytes the kernel accepted for sending, in total (TLS records included).
   uint64_t bytes_handed_over = 0;
+  /// Bytes given to CAF for sending, in total (TLS records included).
+  uint64_t bytes_queued = 0;
+  /// A write whose writer wants to know when it reached the kernel.
+  struct receipt {
+    /// `bytes_queued` right after the write.
+    uint64_t end;
+    /// Answers the writer.
+    write_receipt_ptr token;
+  };
+  /// Receipts not yet answered, in write order.
+  std::deque<receipt> receipts;
   /// The kernel's count of acknowledged bytes when the broker started.
   uint64_t acked_at_start = 0;
   /// Calls from the sink into the broker under way (see `broker_io`).

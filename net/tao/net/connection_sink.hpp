@@ -8,6 +8,8 @@
 #include <caf/fwd.hpp>
 #include <caf/io/fwd.hpp>
 #include <caf/message_handler.hpp>
+#include <caf/result.hpp>
+#include <caf/system_messages.hpp>
 
 #include "tao/net/endpoint.hpp"
 #include "tao/net/inbound_window.hpp"
@@ -55,6 +57,13 @@ public:
 
   /// Resets the connection now, discarding what is queued.
   virtual void abort(caf::error reason) = 0;
+
+  /// Stops reading (inbound backpressure from an inline sink that holds
+  /// frames back). No effect once the connection stopped reading for good.
+  virtual void pause_reading() = 0;
+
+  /// Reads again after `pause_reading`.
+  virtual void resume_reading() = 0;
 };
 
 /// Receives what a connection broker reads, on the I/O thread. A sink either
@@ -98,6 +107,15 @@ public:
 
   /// The connection is gone; `reason` is none for a clean close. Last call.
   virtual void on_closed(const caf::error& reason) = 0;
+
+  /// A message the broker does not know (nor `extra_handlers`), e.g. one of
+  /// the user's own messages to the connection's actor. Returns the reply,
+  /// or an error (`sec::unexpected_message` by default).
+  virtual caf::result<caf::message> on_message(caf::message& msg);
+
+  /// An actor monitored from the sink's side terminated (not the owner).
+  /// Does nothing by default.
+  virtual void on_down(const caf::down_msg& msg);
 
   /// Extra message handlers the broker runs for messages it does not know
   /// (e.g. timers of inline handlers). Empty by default.
