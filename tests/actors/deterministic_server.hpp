@@ -66,31 +66,24 @@ struct server_fixture : tao::test::deterministic_fixture {
   }
 
   void start(tao::server_options opts) {
-    acc = provide_acceptor(8080);
     opts.port = 8080;
-    auto res = tao::server::start(sys, std::move(opts));
-    BOOST_REQUIRE(res);
+    auto res = start_server(std::move(opts));
+    BOOST_REQUIRE_MESSAGE(res, (res ? std::string{} : tao::protocol::render(res.error())));
     srv = *res;
-    run();
+    acc = acceptor();
   }
 
   size_t count(const std::string& x) const {
     return static_cast<size_t>(std::count(log.begin(), log.end(), x));
   }
 
-  /// Requests `msg` from the server actor and returns the reply.
+  /// Requests `xs...` from the server actor (its typed interface) and
+  /// returns the reply.
   template <class Reply, class... Ts>
   Reply ask(Ts... xs) {
-    auto result = std::make_shared<Reply>();
-    sys.spawn(
-      [result](caf::event_based_actor* self, caf::actor server, Ts... ys) {
-        self->request(server, caf::infinite, ys...).then([result](Reply& x) {
-          *result = std::move(x);
-        });
-      },
-      srv.actor(), xs...);
-    run();
-    return *result;
+    auto res = tao::test::fixture::ask<Reply>(srv.actor(), std::move(xs)...);
+    BOOST_REQUIRE_MESSAGE(res, (res ? std::string{} : tao::protocol::render(res.error())));
+    return std::move(*res);
   }
 };
 

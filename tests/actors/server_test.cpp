@@ -377,8 +377,10 @@ BOOST_AUTO_TEST_CASE(broadcast_unicast_count_lookup) {
     BOOST_CHECK_EQUAL(stats.accepted, 3u);
     tao::protocol::byte_buffer bytes;
     BOOST_REQUIRE(!tao::protocol::tlv_codec{}.encode(1, "one", bytes));
-    auto err = fix.ask<caf::error>(tao::unicast_atom::value, uint64_t{999'999}, bytes);
-    BOOST_CHECK(tao::protocol::is(err, errc::closed));
+    auto sent = fix.tao::test::fixture::ask<void>(fix.srv.actor(), tao::unicast_atom::value,
+                                                   uint64_t{999'999}, bytes);
+    BOOST_REQUIRE(!sent);
+    BOOST_CHECK(tao::protocol::is(sent.error(), errc::closed));
     auto result = fix.ask<tao::broadcast_result>(tao::broadcast_atom::value, bytes);
     BOOST_CHECK_EQUAL(result.delivered, 3u);
     BOOST_CHECK(result.failed.empty());

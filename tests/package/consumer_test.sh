@@ -19,3 +19,8 @@ cmake -S "$src/tests/package/consumer" -B "$work/consumer" "${generator[@]}" \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$src/tests/package/run_greeter.sh" "$work/consumer"
+# A consumer's Boost.Test test on the installed test kit (tao/test/).
+cmake -S "$src/tests/package/kit_consumer" -B "$work/kit_consumer" "${generator[@]}" \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/kit_consumer" >/dev/null
+"$work/kit_consumer/greeter_test"

@@ -52,8 +52,9 @@ struct loopback_fixture {
                                                  [] { BOOST_FAIL("server did not terminate"); });
   }
 
-  /// Waits (at most 10 s) until `whom` terminated.
-  void await_exit(const caf::actor& whom) {
+  /// Waits (at most 10 s) until `whom` (any actor handle) terminated.
+  template <class Handle>
+  void await_exit(const Handle& whom) {
     caf::scoped_actor self{*sys};
     self->monitor(whom);
     self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >>
