@@ -35,12 +35,13 @@ struct peer_entry {
   bool greeted = false;
 };
 
-/// A hello that arrived before the room knew its own address.
+/// A hello (or welcome) that arrived before the room knew its own address.
 struct early_hello {
   caf::actor peer;
   uint64_t incarnation;
   std::string address;
   std::vector<std::string> known;
+  bool welcome;
 };
 
 int64_t system_wall_ms() {
@@ -133,13 +134,15 @@ void handle_peer_message(room_actor* self, const Message& msg) {
   apply(self, fx);
 }
 
-void hello(room_actor* self, const caf::actor& peer) {
+/// Sends `(Atom, this room, incarnation, address, known)` to `peer`.
+template <class Atom>
+void introduce(room_actor* self, const caf::actor& peer, Atom what) {
   auto& st = self->state;
-  caf::anon_send(peer, hello_atom::value, caf::actor_cast<caf::actor>(self), st.cfg.incarnation,
-                 st.cfg.address, known_addresses(st));
+  caf::anon_send(peer, what, caf::actor_cast<caf::actor>(self), st.cfg.incarnation, st.cfg.address,
+                 known_addresses(st));
 }
 
-/// Adds `peer` if it is new; returns its entry.
+/// Adds `peer` if it is new (monitored, not yet greeted); returns its entry.
 peer_entry& add_peer(room_actor* self, const caf::actor& peer, bool& added) {
   auto& st = self->state;
   auto i = st.peers.find(peer.address());
@@ -147,16 +150,26 @@ peer_entry& add_peer(room_actor* self, const caf::actor& peer, bool& added) {
   if (added) {
     self->monitor(peer);
     i = st.peers.emplace(peer.address(), peer_entry{peer, 0, {}, false}).first;
-    hello(self, peer);
   }
   return i->second;
 }
 
+/// A hello (`welcome` false) or the answer to ours arrived from `peer`.
+///
+/// A hello is answered even when the sender is greeted already: the sender
+/// has just added this room, so it waits for an answer. Without one a link
+/// could stay one-sided for good: on a thawed node, CAF 0.17's BASP can
+/// deliver a peer's hello through a proxy and kill that proxy right after
+/// (a second purge of the peer's node); this room then drops the peer, its
+/// linker reconnects and says hello, and the peer, which added this room
+/// already, would not answer.
 void greet(room_actor* self, const caf::actor& peer, uint64_t incarnation,
-           const std::string& address, const std::vector<std::string>& known) {
+           const std::string& address, const std::vector<std::string>& known, bool welcome) {
   auto& st = self->state;
   if (!peer || peer == caf::actor_cast<caf::actor>(self) || incarnation == st.cfg.incarnation)
     return;
+  if (!welcome)
+    introduce(self, peer, welcome_atom::value);
   bool added = false;
   auto& entry = add_peer(self, peer, added);
   if (entry.greeted)
@@ -271,15 +284,28 @@ caf::behavior room(room_actor* self, room_config cfg) {
         return;
       bool added = false;
       add_peer(self, peer, added);
+      if (added)
+        introduce(self, peer, hello_atom::value);
     },
     [self](hello_atom, caf::actor& peer, uint64_t incarnation, std::string& address,
            std::vector<std::string>& known) {
       auto& st = self->state;
       if (st.cfg.address.empty()) {
-        st.early.push_back({std::move(peer), incarnation, std::move(address), std::move(known)});
+        st.early.push_back(
+          {std::move(peer), incarnation, std::move(address), std::move(known), false});
         return;
       }
-      greet(self, peer, incarnation, address, known);
+      greet(self, peer, incarnation, address, known, false);
+    },
+    [self](welcome_atom, caf::actor& peer, uint64_t incarnation, std::string& address,
+           std::vector<std::string>& known) {
+      auto& st = self->state;
+      if (st.cfg.address.empty()) {
+        st.early.push_back(
+          {std::move(peer), incarnation, std::move(address), std::move(known), true});
+        return;
+      }
+      greet(self, peer, incarnation, address, known, true);
     },
     [self](node_atom, const std::string& address, const caf::actor& observer) {
       auto& st = self->state;
@@ -289,7 +315,7 @@ caf::behavior room(room_actor* self, room_config cfg) {
       auto early = std::move(st.early);
       st.early.clear();
       for (auto& x : early)
-        greet(self, x.peer, x.incarnation, x.address, x.known);
+        greet(self, x.peer, x.incarnation, x.address, x.known, x.welcome);
     },
     [self](room_stats_atom) { return stats_of(self->state); },
   };

@@ -38,7 +38,16 @@ using peer_atom = caf::atom_constant<caf::atom("cn_peer")>;
 /// `(hello_atom, caf::actor room, uint64_t incarnation, std::string address,
 /// std::vector<std::string> known)`: between rooms, the handshake of a link.
 /// `known` lists the node addresses of the sender's other peers (gossip).
+/// Always answered with a `welcome_atom`, even by a room that counts the
+/// sender as linked already: the sender has just (re)added this room, and
+/// would otherwise wait for ever if this room's old view of the link is
+/// about to go (a DOWN still on its way).
 using hello_atom = caf::atom_constant<caf::atom("cn_hello")>;
+
+/// `(welcome_atom, caf::actor room, uint64_t incarnation, std::string
+/// address, std::vector<std::string> known)`: between rooms, the answer to a
+/// hello (same fields); never answered.
+using welcome_atom = caf::atom_constant<caf::atom("cn_welcome")>;
 
 /// `(up_atom, caf::actor room, std::string address, uint64_t incarnation,
 /// size_t peers)` from a room to its observer: a peer completed the handshake.
