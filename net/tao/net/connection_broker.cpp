@@ -46,6 +46,8 @@ using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
 
 using finish_atom = caf::atom_constant<caf::atom("tao_finish")>;
 
+using written_directly_atom = caf::atom_constant<caf::atom("tao_wdirct")>;
+
 using protocol::errc;
 
 /// Reads the scribe of a connection out of a broker. CAF 0.17 keeps it
@@ -153,25 +155,73 @@ void begin_close(connection_broker_actor* self, caf::error reason) {
                          drain_atom::value);
 }
 
-/// Appends bytes ready for the wire (plaintext or TLS records) to CAF's
-/// write buffer and flushes. The bytes must be reserved in the budget.
+/// What follows bytes reaching the kernel: the budget frees them, a sink
+/// paused by the high-water mark hears it may write again, and a graceful
+/// close waiting for them completes. `from_caf` is true for CAF's report
+/// (`data_transferred_msg`, a message of its own); bytes the broker wrote
+/// itself may be written from inside a sink callback, so the sink hears of
+/// them through the mailbox instead.
+void bytes_written(connection_broker_actor* self, size_t n, bool from_caf) {
+  auto& st = self->state;
+  st.bytes_handed_over += n;
+  if (st.info.budget->release(n))
+    st.writable_due = true;
+  if (!from_caf && (st.writable_due || st.phase == broker_phase::closing)) {
+    if (!st.written_notice_posted) {
+      st.written_notice_posted = true;
+      caf::anon_send(caf::actor_cast<caf::actor>(self), written_directly_atom::value);
+    }
+    return;
+  }
+  if (st.writable_due) {
+    st.writable_due = false;
+    if (st.phase == broker_phase::open || st.phase == broker_phase::half_open)
+      st.sink->on_writable();
+  }
+  maybe_complete_close(self);
+}
+
+/// Hands bytes ready for the wire (plaintext or TLS records) to the kernel.
+/// The bytes must be reserved in the budget. While CAF holds none of this
+/// connection's bytes, the broker sends them itself, at once: CAF 0.17
+/// would register the socket for writability, wait for the next loop turn
+/// and unregister it again, three system calls per batch that the epoll
+/// reference does not pay. What the kernel does not take, or a send error,
+/// goes to CAF's write buffer behind it, in order; CAF then finds errors
+/// and reports completion as always.
 void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   if (bytes.empty() || !self->valid(st.hdl))
     return;
-  auto n = bytes.size();
+  st.info.clock->last_output = self->clock().now();
+  if (st.setup->simulated) {
+    // CAF's test multiplexer never acknowledges writes: its output buffer
+    // stands for the kernel, so the bytes count as written once there.
+    auto n = bytes.size();
+    self->wr_buf(st.hdl).insert(self->wr_buf(st.hdl).end(), bytes.begin(), bytes.end());
+    self->flush(st.hdl);
+    st.info.budget->release(n);
+    return;
+  }
+  if (st.caf_pending == 0) {
+    auto sent = socket_ops::send_some(fd_of(st), bytes.data(), bytes.size());
+    if (sent > 0) {
+      auto n = static_cast<size_t>(sent);
+      if (n == bytes.size()) {
+        bytes_written(self, n, false);
+        return;
+      }
+      bytes.erase(bytes.begin(), bytes.begin() + sent);
+      bytes_written(self, n, false);
+    }
+  }
+  st.caf_pending += bytes.size();
   auto& buf = self->wr_buf(st.hdl);
   if (buf.empty())
     buf.swap(bytes);
   else
     buf.insert(buf.end(), bytes.begin(), bytes.end());
   self->flush(st.hdl);
-  st.info.clock->last_output = self->clock().now();
-  if (st.setup->simulated) {
-    // CAF's test multiplexer never acknowledges writes: its output buffer
-    // stands for the kernel, so the bytes count as written once there.
-    st.info.budget->release(n);
-  }
 }
 
 /// Sends what the TLS session produced. Writers reserved plaintext sizes
@@ -552,11 +602,14 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     [self](const caf::io::new_data_msg& msg) { read_bytes(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
-      st.bytes_handed_over += static_cast<uint64_t>(msg.written);
-      if (st.info.budget->release(msg.written)
-          && (st.phase == broker_phase::open || st.phase == broker_phase::half_open))
-        st.sink->on_writable();
-      maybe_complete_close(self);
+      auto n = static_cast<uint64_t>(msg.written);
+      st.caf_pending -= std::min(st.caf_pending, n);
+      bytes_written(self, msg.written, true);
+    },
+    [self](written_directly_atom) {
+      auto& st = self->state;
+      st.written_notice_posted = false;
+      bytes_written(self, 0, true);
     },
     [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },

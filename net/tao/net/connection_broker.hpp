@@ -114,6 +114,14 @@ struct connection_broker_state {
   caf::error failure;
   /// Bytes the kernel accepted for sending, in total (TLS records included).
   uint64_t bytes_handed_over = 0;
+  /// Bytes handed to CAF's write buffer and not yet reported written by it.
+  /// While zero, the broker writes to the socket itself (see `send_raw`).
+  uint64_t caf_pending = 0;
+  /// A write straight to the socket took the queue below the low-water
+  /// mark; the sink hears of it from the broker's mailbox, not from within.
+  bool writable_due = false;
+  /// A notice of bytes written straight to the socket is in the mailbox.
+  bool written_notice_posted = false;
   /// The kernel's count of acknowledged bytes when the broker started.
   uint64_t acked_at_start = 0;
   /// Calls from the sink into the broker under way (see `broker_io`).
