@@ -1,8 +1,8 @@
 #pragma once
 
-// Orderly shutdown for the example programs. CAF 0.17 waits at exit for
-// every broker, so servers and clients must be stopped before the actor
-// system is destroyed; these helpers do it and wait until they are gone.
+// The server's counters for the examples' self-tests. (Stopping servers and
+// clients is tao's own now: tao::stop_gracefully and tao::run_until_signal
+// in tao/run.hpp.)
 
 #include <chrono>
 
@@ -12,30 +12,6 @@
 #include "tao/all.hpp"
 
 namespace tao::examples {
-
-/// Stops `srv` (graceful: queued writes are delivered) and waits up to
-/// `timeout` for it. Safe to call on an invalid handle. Thread-safe.
-inline void stop_server(caf::actor_system& sys, const tao::server& srv,
-                        caf::timespan timeout = std::chrono::seconds(10)) {
-  if (!srv)
-    return;
-  caf::scoped_actor self{sys};
-  self->request(srv.actor(), timeout, tao::stop_atom::value)
-    .receive([] {}, [](const caf::error&) {});
-}
-
-/// Closes `cli` deliberately (no reconnect) and waits up to `timeout` until
-/// its actor terminated. Safe to call on an invalid handle or a client that
-/// already gave up. Thread-safe.
-inline void close_client(caf::actor_system& sys, const tao::client& cli,
-                         caf::timespan timeout = std::chrono::seconds(10)) {
-  if (!cli)
-    return;
-  caf::scoped_actor self{sys};
-  self->monitor(cli.actor());
-  cli.close();
-  self->receive([](const caf::down_msg&) {}, caf::after(timeout) >> [] {});
-}
 
 /// The server's counters, or default ones if it does not answer within
 /// `timeout`. Thread-safe.
