@@ -105,8 +105,7 @@ normalized_arguments normalize_arguments(const caf::config_option_set& opts,
     }
     if (!value) {
       if (i + 1 == args.size())
-        return fail("option " + typed + " needs a value (" + str(opt->type_name())
-                    + ")");
+        return fail("option " + typed + " needs a value (" + str(opt->type_name()) + ")");
       value = args[++i];
     }
     result.args.push_back("--" + name + "=" + *value);
@@ -134,15 +133,15 @@ std::string describe_parse_error(const caf::config_option_set& opts, const caf::
     opt = opts.cli_long_name_lookup(typed.substr(2));
   auto expected = opt ? ": expected " + str(opt->type_name()) : std::string{};
   switch (static_cast<caf::pec>(err.code())) {
-    case caf::pec::not_an_option:
-      return "unknown option " + typed + " (see --help)";
-    case caf::pec::missing_argument:
-      return "option " + typed + " needs a value" + (opt ? " (" + str(opt->type_name()) + ")" : "");
-    case caf::pec::integer_overflow:
-    case caf::pec::integer_underflow:
-      return "value '" + value + "' for " + typed + " is out of range" + expected;
-    default:
-      return "invalid value '" + value + "' for " + typed + expected;
+  case caf::pec::not_an_option:
+    return "unknown option " + typed + " (see --help)";
+  case caf::pec::missing_argument:
+    return "option " + typed + " needs a value" + (opt ? " (" + str(opt->type_name()) + ")" : "");
+  case caf::pec::integer_overflow:
+  case caf::pec::integer_underflow:
+    return "value '" + value + "' for " + typed + " is out of range" + expected;
+  default:
+    return "invalid value '" + value + "' for " + typed + expected;
   }
 }
 

@@ -4,10 +4,9 @@
 #include <csignal>
 #include <mutex>
 
+#include <caf/scoped_actor.hpp>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <caf/scoped_actor.hpp>
 
 namespace tao {
 

@@ -9,21 +9,19 @@
 //   tao-chat-client --host=127.0.0.1 --port=12345 [--reconnect]
 //   tao-chat-client --host=localhost --port=12345 --tls-ca=ca.pem   (TLS)
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
 #include <string>
 
-#include <cerrno>
-
-#include <poll.h>
-#include <unistd.h>
-
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <poll.h>
+#include <unistd.h>
 
 #include "tao/all.hpp"
 

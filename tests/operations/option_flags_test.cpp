@@ -182,8 +182,8 @@ BOOST_AUTO_TEST_CASE(command_line_forms) {
     BOOST_CHECK_EQUAL(cfg.server.port, 9000);
   }
   global_config cfg;
-  BOOST_REQUIRE(!parse_cli(cfg, {"--reuse-address=false", "--dispatch", "inline_io",
-                                 "--scheduler.max-threads", "2"}));
+  BOOST_REQUIRE(!parse_cli(
+    cfg, {"--reuse-address=false", "--dispatch", "inline_io", "--scheduler.max-threads", "2"}));
   BOOST_CHECK(!cfg.server.reuse_address);
   auto s = cfg.server;
   BOOST_REQUIRE(!cfg.flags.apply(s));
