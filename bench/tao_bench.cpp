@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli.hpp"
 #include "load.hpp"
 
 namespace {
@@ -34,7 +35,7 @@ void add_flags(CLI::App& app, load_args& a) {
     ->check(CLI::IsMember({"tlv", "pingpong", "accept"}))
     ->capture_default_str();
   app.add_option("--host", a.host, "server address (IPv4)")->capture_default_str();
-  app.add_option("--port", a.port, "server port")->capture_default_str();
+  app.add_option("-p,--port", a.port, "server port")->capture_default_str();
   app.add_option("--conns", a.conns, "connections")
     ->check(CLI::Range(1, 1000000))
     ->capture_default_str();
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
   CLI::App app{"tao-bench: load generator for TLV and raw echo servers"};
   load_args args;
   add_flags(app, args);
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;

@@ -18,7 +18,8 @@ enum class overflow_policy {
 };
 
 /// Where handlers run (see docs/architecture.md for the measurements behind
-/// the default).
+/// the default). On the command line (`option_flags`): `--dispatch=scheduled`
+/// or `--dispatch=inline`; `--dispatch=inline_io` is accepted too.
 enum class dispatch_mode {
   /// In the connection's own actor on CAF's scheduler; frames arrive in
   /// batches (one hop per read, not per frame). For handlers that block or

@@ -11,7 +11,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/stop_signals.hpp"
 #include "common/tls_flags.hpp"
 
 using chat_message = tao::protocol::text_message<1>;
@@ -33,19 +32,19 @@ struct config : caf::actor_system_config {
 };
 
 int main(int argc, char** argv) {
-  // Before CAF starts its threads; main waits for the signals.
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv); err || cfg.cli_helptext_printed)
-    return err ? 1 : 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
   auto opts = cfg.server;
   auto flag_err = cfg.flags.apply(opts);
   if (!flag_err)
     flag_err = cfg.flags.apply_logging();
   if (flag_err)
-    return std::cerr << tao::protocol::render(flag_err) << '\n', 1;
+    return std::cerr << "error: " << tao::protocol::render(flag_err) << '\n',
+           tao::usage_error_exit_code;
   opts.tls = cfg.tls.server_options();
   if (!cfg.metrics.empty()) {
     opts.metrics = std::make_shared<tao::metrics>();
@@ -58,8 +57,5 @@ int main(int argc, char** argv) {
   if (!srv)
     return std::cerr << tao::protocol::render(srv.error()) << '\n', 1;
   std::cout << "listening on " << cfg.server.host << ":" << srv->port() << std::endl;
-  stop_signals.wait();
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
-    .receive([] {}, [](caf::error&) {});
+  tao::run_until_signal(sys, *srv);
 }

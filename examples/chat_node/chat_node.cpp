@@ -24,7 +24,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/stop_signals.hpp"
 #include "linker.hpp"
 #include "node_config.hpp"
 #include "room.hpp"
@@ -42,17 +41,12 @@ void say(const std::string& line) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Before CAF starts its threads; main waits for the signals.
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
 
   chat_node::node_config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse_command_line(argc, argv); !err.empty()) {
-    std::cerr << "error: " << err << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = cfg.parse_command_line(argc, argv))
+    return *exit_code;
   if (auto err = cfg.check(); !err.empty()) {
     std::cerr << "error: " << err << '\n';
     return 2;
@@ -135,12 +129,12 @@ int main(int argc, char** argv) {
   for (auto& peer : cfg.peers)
     caf::anon_send(linker, chat_node::link_atom::value, peer);
 
-  stop_signals.wait();
-  say("stopping");
-  deadline.arm(std::chrono::milliseconds(cfg.drain_timeout_ms + 1000));
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
-    .receive([] {}, [](const caf::error&) {});
-  stop_actors();
+  tao::run_until_signal(
+    sys,
+    [&] {
+      say("stopping");
+      deadline.arm(std::chrono::milliseconds(cfg.drain_timeout_ms + 1000));
+    },
+    *srv, stop_actors);
   return 0;
 }

@@ -3,6 +3,7 @@
 // Command line and configuration of tao-chat-node.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,9 +44,11 @@ struct node_config : caf::actor_system_config {
 
   node_config();
 
-  /// Parses the command line: takes out every `--peer X` / `--peer=X`, then
-  /// lets CAF parse the rest. Returns an error message, or "" on success.
-  std::string parse_command_line(int argc, char** argv);
+  /// Parses the command line: takes out every `--peer X` / `--peer=X` (a
+  /// list, which CAF's flags cannot repeat), then parses the rest with
+  /// `tao::parse_command_line`. Returns what that returns: nothing when main
+  /// goes on, else the exit code (0 after --help, 2 after printing an error).
+  std::optional<int> parse_command_line(int argc, char** argv);
 
   /// Checks the option combination: automatic connections stay off; with
   /// `--tls`, certificate, key and CA must be given and load (never CAF's
