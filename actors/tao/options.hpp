@@ -12,6 +12,7 @@
 #include "tao/handlers.hpp"
 #include "tao/metrics.hpp"
 #include "tao/net/tls_options.hpp"
+#include "tao/net/websocket_options.hpp"
 #include "tao/protocol/codec.hpp"
 
 namespace tao {
@@ -28,6 +29,20 @@ using tls_version = net::tls_version;
 
 /// Client certificate policy of a TLS server.
 using tls_client_auth = net::tls_client_auth;
+
+/// WebSocket settings (see `net::websocket_options`): subprotocols, Origin
+/// allow-list, text type, limits, handshake timeout, the page's directory.
+using websocket_options = net::websocket_options;
+
+/// The protocol a server's or client's connections speak on the socket.
+enum class transport_kind {
+  /// Tao's frames straight on TCP (or TLS): Tao 1.6's wire format.
+  tcp,
+  /// WebSocket (RFC 6455): one Tao frame per message, over TLS for wss://
+  /// (see docs/websocket.md). A server on this transport also answers plain
+  /// HTTP requests with the files of `websocket.web_root`.
+  websocket,
+};
 
 /// What happens when a connection's outbound queue is above its high-water
 /// mark (Tao silently dropped the message with `ErrWouldBlock`).
@@ -78,6 +93,15 @@ struct connection_options {
   /// did. A failed handshake closes only that connection, with
   /// `errc::tls_failure` passed to on_error and on_close.
   tls_options tls;
+
+  /// The protocol on the socket; handlers are the same for every transport.
+  /// A server listens on one transport: start one server per port to serve
+  /// TCP and WebSocket clients (they may share handlers and state).
+  transport_kind transport = transport_kind::tcp;
+
+  /// WebSocket settings, used when `transport` is `websocket`. Connections
+  /// reach `on_connect` and the handlers only once the upgrade completed.
+  websocket_options websocket;
 
   /// Prometheus metrics to count into (see `tao::metrics`); null, the
   /// default, counts nothing beyond the per-connection `connection_stats`.

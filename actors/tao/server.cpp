@@ -117,7 +117,8 @@ void begin_stop(server_actor* self) {
 
 caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
                               std::shared_ptr<const server_options> options, uint16_t port,
-                              std::shared_ptr<net::tls_context> tls) {
+                              std::shared_ptr<net::tls_context> tls,
+                              std::shared_ptr<net::websocket_context> websocket) {
   auto& init = self->state;
   init.options = options;
   init.acceptor = doorman->hdl();
@@ -125,6 +126,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
   auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor());
   setup->tls = std::move(tls);
+  setup->websocket = std::move(websocket);
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
   init.setup = std::move(setup);
@@ -264,6 +266,13 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     [self](stats_atom) {
       auto stats = self->state.stats;
       stats.connections = self->state.brokers.size();
+      if (const auto& ws = self->state.setup->websocket) {
+        const auto& c = ws->counters();
+        stats.websocket_upgrades = c.upgrades;
+        stats.http_requests = c.http_requests;
+        stats.websocket_handshake_failures = c.handshake_failures;
+        stats.websocket_protocol_failures = c.protocol_failures;
+      }
       return stats;
     },
     [self](sched_atom, caf::timespan period, const connection::timer_callback& f) {
@@ -302,6 +311,14 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   auto tls = net::tls_context::make_if_enabled(net::tls_role::server, opts.tls);
   if (!tls)
     return tls.error();
+  std::shared_ptr<net::websocket_context> websocket;
+  if (opts.transport == transport_kind::websocket) {
+    auto ctx =
+      net::websocket_context::make(net::websocket_role::server, opts.websocket, opts.codec);
+    if (!ctx)
+      return ctx.error();
+    websocket = std::move(*ctx);
+  }
   auto& mm = sys.middleman();
   auto doorman = mm.backend().new_tcp_doorman(opts.port, opts.host.c_str(), opts.reuse_address);
   if (!doorman)
@@ -311,11 +328,13 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   auto port = (*doorman)->port();
   auto host = opts.host;
   auto tls_on = opts.tls.enabled;
+  auto ws_on = opts.transport == transport_kind::websocket;
   auto options = std::make_shared<const server_options>(std::move(opts));
   auto codec = options->codec;
   auto actor = mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port,
-                               std::move(*tls));
-  server_log().info("listening on {}:{}{}", host, port, tls_on ? " (TLS)" : "");
+                               std::move(*tls), std::move(websocket));
+  server_log().info("listening on {}:{}{}{}", host, port, ws_on ? " (WebSocket)" : "",
+                    tls_on ? " (TLS)" : "");
   return server{std::move(actor), std::move(codec), port};
 }
 

@@ -48,13 +48,25 @@ struct server_stats {
   /// plaintext client on a TLS port, an untrusted client certificate, a
   /// handshake timeout, ...).
   uint64_t tls_failures = 0;
+  /// WebSocket upgrades completed (WebSocket transport only).
+  uint64_t websocket_upgrades = 0;
+  /// Plain HTTP requests answered on a WebSocket port (pages, 404s).
+  uint64_t http_requests = 0;
+  /// WebSocket upgrades refused or failed (malformed or oversized HTTP, a
+  /// wrong version, key or origin, a handshake timeout).
+  uint64_t websocket_handshake_failures = 0;
+  /// WebSocket connections closed for bad frames or messages (close codes
+  /// 1002, 1003, 1007, 1009).
+  uint64_t websocket_protocol_failures = 0;
 };
 
 /// CAF inspection for `server_stats`.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
   return f(caf::meta::type_name("tao.server_stats"), x.connections, x.accepted,
-           x.refused_max_connections, x.refused_on_connect, x.closed, x.tls_failures);
+           x.refused_max_connections, x.refused_on_connect, x.closed, x.tls_failures,
+           x.websocket_upgrades, x.http_requests, x.websocket_handshake_failures,
+           x.websocket_protocol_failures);
 }
 
 /// A running server: Tao's `Server`. A copyable handle on the server actor,

@@ -40,6 +40,8 @@ using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
 
 using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
 
+using ws_timeout_atom = caf::atom_constant<caf::atom("tao_wsto")>;
+
 using protocol::errc;
 
 /// Reads the scribe of a connection out of a broker. CAF 0.17 keeps it
@@ -68,13 +70,16 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
   // The sink stays alive until the state is destroyed: we may be inside one
   // of its callbacks right now.
   st.finished = true;
-  st.sink->on_closed(reason);
+  if (st.sink)
+    st.sink->on_closed(reason);
   // CAF 0.17 keeps a monitor's record (and, through it, this broker's
   // memory) in the monitored actor until that one exits: a long-lived
   // server or client would hold about 1.5 KiB per connection it ever had.
   if (st.setup->owner)
     self->demonitor(st.setup->owner);
-  self->quit();
+  // Without a sink (a WebSocket that never upgraded) the owner learns the
+  // reason from its monitor.
+  self->quit(st.sink ? caf::error{} : reason);
 }
 
 void abort_connection(connection_broker_actor* self, const caf::error& reason) {
@@ -98,6 +103,8 @@ void complete_close(connection_broker_actor* self) {
 
 void end_tls(connection_broker_actor* self);
 
+void end_websocket(connection_broker_actor* self);
+
 void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
   auto& st = self->state;
   if (abort) {
@@ -113,6 +120,8 @@ void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
     return;
   }
   self->halt(st.hdl);
+  if (st.ws)
+    end_websocket(self);
   if (st.tls)
     end_tls(self);
   self->flush(st.hdl);
@@ -144,19 +153,42 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   }
 }
 
+/// Trades `consumed` reserved bytes that a layer (TLS, WebSocket) turned
+/// into `produced` bytes in the budget, so the queue stays exact.
+void trade(connection_broker_actor* self, size_t consumed, size_t produced) {
+  auto& st = self->state;
+  if (produced >= consumed)
+    st.info.budget->force_reserve(produced - consumed);
+  else if (st.info.budget->release(consumed - produced) && !st.closing && !st.finished && st.sink)
+    st.sink->on_writable();
+}
+
 /// Sends what the TLS session produced. Writers reserved plaintext sizes
 /// while the socket acknowledges ciphertext: the budget trades the plaintext
 /// that left encrypted for the records that carry it (handshake records and
 /// alerts count as well), so the queue stays exact.
 void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& cipher) {
   auto& st = self->state;
-  auto plain = st.tls->take_encrypted_plaintext();
-  auto records = cipher.size();
-  if (records >= plain)
-    st.info.budget->force_reserve(records - plain);
-  else if (st.info.budget->release(plain - records) && !st.closing && !st.finished)
-    st.sink->on_writable();
+  trade(self, st.tls->take_encrypted_plaintext(), cipher.size());
   send_raw(self, std::move(cipher));
+}
+
+/// Sends reserved bytes below the WebSocket layer: encrypted with TLS, or
+/// as they are. On a TLS error the bytes are released and the error
+/// returned.
+caf::error send_stream(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
+  auto& st = self->state;
+  if (!st.tls) {
+    send_raw(self, std::move(bytes));
+    return {};
+  }
+  protocol::byte_buffer cipher;
+  auto n = bytes.size();
+  auto err = st.tls->write(bytes.data(), n, cipher);
+  send_tls_output(self, std::move(cipher));
+  if (err)
+    st.info.budget->release(n);
+  return err;
 }
 
 /// Stops reading and lets the sink close after the frames it already has
@@ -168,8 +200,54 @@ void fail_connection(connection_broker_actor* self, const caf::error& err) {
   if (!st.failure)
     st.failure = err;
   self->halt(st.hdl);
+  if (!st.sink) {
+    begin_close(self, err, false);
+    return;
+  }
   st.sink->on_error(err);
   st.sink->on_close_request(err);
+}
+
+/// Sends what the WebSocket channel produced: the budget trades the framed
+/// bytes that left as messages (or were dropped) for the message bytes
+/// (the 101, pongs and close frames count as well), then they go down to
+/// TLS or the socket.
+void send_ws_output(connection_broker_actor* self, protocol::byte_buffer&& wire) {
+  auto& st = self->state;
+  trade(self, st.ws->take_consumed(), wire.size());
+  if (wire.empty())
+    return;
+  if (auto err = send_stream(self, std::move(wire)))
+    fail_connection(self, err);
+}
+
+/// The WebSocket side of a graceful close: a close frame with the code for
+/// the reason, or, before the upgrade completed, dropping what waited for it.
+void end_websocket(connection_broker_actor* self) {
+  auto& st = self->state;
+  st.info.budget->release(st.ws->discard_held());
+  auto code = websocket_close_code(st.close_reason);
+  const auto& r = st.close_reason;
+  std::string text = r && r.category() == protocol::error_category()
+                       ? protocol::to_string(static_cast<errc>(r.code()))
+                       : "";
+  protocol::byte_buffer wire;
+  st.ws->close(code, text, wire);
+  send_ws_output(self, std::move(wire));
+}
+
+/// The channel finished (the peer's close answered, a page served): like
+/// the peer's end of input, the sink closes after the frames it got.
+void websocket_finished(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (st.closing || st.finished)
+    return;
+  self->halt(st.hdl);
+  if (!st.sink) {
+    begin_close(self, st.ws->end_reason(), false);
+    return;
+  }
+  st.sink->on_close_request(st.ws->end_reason());
 }
 
 /// The TLS side of a graceful close: close_notify after the queued records,
@@ -201,17 +279,17 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   }
   if (st.setup->on_write)
     st.setup->on_write(bytes);
-  if (st.tls) {
-    protocol::byte_buffer cipher;
-    auto err = st.tls->write(bytes.data(), n, cipher);
-    send_tls_output(self, std::move(cipher));
+  if (st.ws) {
+    protocol::byte_buffer wire;
+    auto err = st.ws->write(bytes.data(), n, wire);
+    send_ws_output(self, std::move(wire));
     if (err) {
-      st.info.budget->release(n);
       fail_connection(self, err);
       return;
     }
-  } else {
-    send_raw(self, std::move(bytes));
+  } else if (auto err = send_stream(self, std::move(bytes))) {
+    fail_connection(self, err);
+    return;
   }
   if (st.setup->disconnect_slow_consumers && st.info.budget->queued() > st.setup->high_water_mark)
     begin_close(
@@ -284,12 +362,42 @@ bool start_tls(connection_broker_actor* self) {
     err = channel.error();
   }
   if (err) {
-    st.sink->on_error(err);
+    if (st.sink)
+      st.sink->on_error(err);
     abort_connection(self, err);
     return false;
   }
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
                          st.setup->tls->options().handshake_timeout, tls_timeout_atom::value);
+  return true;
+}
+
+/// Creates the connection's WebSocket channel, sends a client's upgrade
+/// request (held by TLS until its handshake is done) and arms the upgrade
+/// timeout.
+void start_websocket(connection_broker_actor* self) {
+  auto& st = self->state;
+  protocol::byte_buffer wire;
+  st.ws->start(wire);
+  send_ws_output(self, std::move(wire));
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         st.setup->websocket->options().handshake_timeout, ws_timeout_atom::value);
+}
+
+/// Makes the sink once the WebSocket upgrade completed and adds its
+/// handlers. Returns false if the factory refused the connection (closed).
+bool open_sink(connection_broker_actor* self) {
+  auto& st = self->state;
+  st.sink = st.setup->make_sink(*st.io, st.info);
+  if (!st.sink) {
+    self->close(st.hdl);
+    st.finished = true;
+    self->quit();
+    return false;
+  }
+  if (auto extra = st.sink->extra_handlers())
+    self->become(st.handlers.or_else(extra));
+  st.sink->on_open();
   return true;
 }
 
@@ -340,8 +448,11 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
                            heartbeat_atom::value);
   self->ack_writes(hdl, true);
   init.scribe = scribe_lookup::find(*self, hdl);
-  init.sink = init.setup->make_sink(*init.io, init.info);
-  if (!init.sink) {
+  if (init.setup->websocket)
+    init.ws = std::make_unique<websocket_channel>(init.setup->websocket);
+  else
+    init.sink = init.setup->make_sink(*init.io, init.info);
+  if (!init.sink && !init.ws) {
     // Refused by the sink factory: no sink to notify, just go.
     self->close(hdl);
     self->quit();
@@ -386,7 +497,18 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         size = st.tls_plain.size();
       }
       protocol::frame_batch batch;
-      auto err = st.decoder->feed(data, size, batch);
+      caf::error err;
+      if (st.ws) {
+        protocol::byte_buffer wire;
+        err = st.ws->read(data, size, batch, wire);
+        send_ws_output(self, std::move(wire));
+        if (st.ws->take_activity()) // pongs keep a connection alive too
+          st.last_frame = self->clock().now();
+        if (st.finished || (!st.sink && st.ws->established() && !open_sink(self)))
+          return;
+      } else {
+        err = st.decoder->feed(data, size, batch);
+      }
       if (!batch.empty())
         st.last_frame = self->clock().now();
       if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
@@ -395,10 +517,12 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       // (and their replies go out) before the close.
       if (err)
         fail_connection(self, err);
+      else if (st.ws && st.ws->finished())
+        websocket_finished(self);
     },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
-      if (st.info.budget->release(msg.written) && !st.finished && !st.closing)
+      if (st.info.budget->release(msg.written) && !st.finished && !st.closing && st.sink)
         st.sink->on_writable();
       if (st.closing && !st.finished && st.info.budget->queued() == 0)
         complete_close(self);
@@ -417,6 +541,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       }
       caf::error reason;
       bool handshaking = st.tls && !st.tls->established();
+      bool upgrading = st.ws && !st.ws->established();
       // CAF reports a reset like a FIN; the socket (still open, the scribe
       // is held) tells them apart.
       bool reset = socket_ops::was_reset(fd_of(st));
@@ -425,6 +550,13 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         reason = st.failure;
       else if (handshaking)
         reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
+      else if (upgrading)
+        reason =
+          protocol::make_error(errc::websocket_failure, "peer closed during the WebSocket upgrade");
+      else if (st.ws && !st.ws->finished() && st.ws->close_code_received() == 0
+               && st.ws->close_code_sent() == 0)
+        reason = protocol::make_error(
+          errc::websocket_failure, "1006 abnormal closure: the peer closed without a close frame");
       else if (auto n = st.decoder->buffered(); n > 0)
         reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
                                                                + " bytes of an incomplete frame");
@@ -435,7 +567,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       // CAF 0.17 detaches the scribe at read EOF. If the sink still has
       // frames to handle, re-adopt the scribe (reads stay off) so that their
       // replies go out before the FIN; the sink closes when done.
-      if (!handshaking && !reset && st.scribe && st.scribe->detached()
+      if (!handshaking && !reset && st.sink && st.scribe && st.scribe->detached()
           && st.sink->on_input_closed(reason)) {
         st.input_closed = true;
         self->add_scribe(st.scribe);
@@ -462,8 +594,19 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
                   .count();
       auto err = protocol::make_error(errc::tls_failure, "TLS handshake not completed within "
                                                            + std::to_string(ms) + " ms");
-      st.sink->on_error(err);
+      if (st.sink)
+        st.sink->on_error(err);
       abort_connection(self, err);
+    },
+    [self](ws_timeout_atom) {
+      auto& st = self->state;
+      if (!st.ws || st.closing || st.finished)
+        return;
+      if (auto err = st.ws->expire_handshake()) {
+        if (st.sink)
+          st.sink->on_error(err);
+        abort_connection(self, err);
+      }
     },
     [self](drain_atom) {
       auto& st = self->state;
@@ -471,11 +614,16 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         abort_connection(self, st.close_reason);
     },
   };
-  if (auto extra = init.sink->extra_handlers())
-    handlers = handlers.or_else(extra);
+  init.handlers = handlers;
+  if (init.sink)
+    if (auto extra = init.sink->extra_handlers())
+      handlers = handlers.or_else(extra);
   if (init.setup->tls && !start_tls(self))
     return caf::behavior{handlers};
-  init.sink->on_open();
+  if (init.ws)
+    start_websocket(self);
+  else
+    init.sink->on_open();
   return caf::behavior{handlers};
 }
 

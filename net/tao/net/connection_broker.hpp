@@ -17,6 +17,8 @@
 #include "tao/net/connection_sink.hpp"
 #include "tao/net/tls_channel.hpp"
 #include "tao/net/tls_context.hpp"
+#include "tao/net/websocket_channel.hpp"
+#include "tao/net/websocket_context.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/decoder.hpp"
 
@@ -62,6 +64,11 @@ struct broker_setup {
   std::shared_ptr<tls_context> tls;
   /// Clients: the host connected to (SNI and certificate name check).
   std::string tls_peer_name;
+  /// WebSocket for every connection (over TLS when `tls` is set), in the
+  /// context's role; null for a plain byte stream. The sink is created only
+  /// once the upgrade completed: a plain HTTP request (the page) or a failed
+  /// upgrade never reaches it.
+  std::shared_ptr<websocket_context> websocket;
   /// Called on the I/O thread after each heartbeat sent (metrics); may be
   /// empty.
   std::function<void()> on_heartbeat_sent;
@@ -85,9 +92,11 @@ struct connection_broker_state {
   std::unique_ptr<tls_channel> tls;
   /// Plaintext decrypted from the last read (reused between reads).
   protocol::byte_buffer tls_plain;
+  /// The WebSocket session; null for a plain byte stream.
+  std::unique_ptr<websocket_channel> ws;
   /// Frame parser.
   std::unique_ptr<protocol::decoder> decoder;
-  /// Receiver of frames.
+  /// Receiver of frames; null until a WebSocket upgrade completed.
   std::unique_ptr<connection_sink> sink;
   /// The broker as seen by the sink.
   std::unique_ptr<broker_io> io;
@@ -111,6 +120,9 @@ struct connection_broker_state {
   size_t read_chunk = 0;
   /// Consecutive reads that used at most a quarter of `read_chunk`.
   unsigned small_reads = 0;
+  /// The broker's own message handlers, to which a sink made after a
+  /// WebSocket upgrade adds its extra ones.
+  caf::message_handler handlers;
 
   /// The actor name CAF reports (e.g. in logs).
   static inline const char* name = "tao.connection";
@@ -125,6 +137,11 @@ using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf
 /// `(write_atom, bytes)`, accounts outbound bytes and applies inbound
 /// backpressure. Spawn it with `fork` from an acceptor or with
 /// `spawn_broker` plus `add_scribe` for outgoing connections.
+///
+/// With `setup->websocket`, the bytes (after TLS) go through a
+/// `websocket_channel`: messages in, framed writes out as messages, and the
+/// sink is made once the upgrade completed (a broker that never upgrades
+/// quits with the channel's reason and never calls the sink factory).
 ///
 /// Messages: `(write_atom, byte_buffer)`, `(close_atom, error, bool abort)`,
 /// `(resume_atom)`, `(heartbeat_atom)`, plus the sink's extra handlers.

@@ -378,8 +378,10 @@ void websocket_channel::check_end() {
 
 caf::error websocket_channel::write(const char* data, size_t n, protocol::byte_buffer& wire_out) {
   output_scope scope{wire_, wire_out};
-  if (failure_)
+  if (failure_) {
+    consumed_ += n;
     return failure_;
+  }
   if (!established_ && !finished_) {
     held_.insert(held_.end(), data, data + n);
     return {};

@@ -75,7 +75,8 @@ public:
 
   /// Wraps `n` bytes of whole codec frames into messages (held until the
   /// upgrade completes; dropped once a close was sent). Fails on bytes that
-  /// are not whole frames, or after a failure.
+  /// are not whole frames, or after a failure. Every byte is either held or
+  /// counted by `take_consumed`, failures included.
   caf::error write(const char* data, size_t n, protocol::byte_buffer& wire_out);
 
   /// Sends a ping with `payload` (at most 125 bytes; longer is cut) if the
