@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""The browser chat in a real browser: Debian's chromium, headless, driven by
+chromedriver through python3-selenium (all from tools/install-deps; nothing
+is downloaded at run time).
+
+tao-chat-server serves Tao TCP clients on one port and the page plus its
+WebSocket on another. Two browser sessions (alice, bob) and one
+tao-chat-client (TCP) exchange lines; the test checks each page's DOM (log,
+roster, status) and the TCP client's transcript, restarts the server on the
+same ports and waits for both pages to reconnect by themselves, then saves
+screenshots under the output directory.
+
+  browser_chat_test.py BIN_DIR OUT_DIR
+Exit status 0 when every check passed.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+BIN, OUT = sys.argv[1], sys.argv[2]
+WAIT = 30  # seconds, the bound on every wait
+os.makedirs(OUT, exist_ok=True)
+procs = []
+
+
+def fail(why):
+    print("FAIL:", why, flush=True)
+    raise SystemExit(1)
+
+
+class Output:
+    """Collects a child's stdout lines on a thread, waits for patterns."""
+
+    def __init__(self, proc):
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True).start()
+
+    def _pump(self, stream):
+        for raw in stream:
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+
+    def wait(self, pattern, what):
+        rx = re.compile(pattern)
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(rx.search(x) for x in self.lines), WAIT)
+            if not ok:
+                fail(f"{what}: no line matching {pattern!r} in {self.lines}")
+            return next(rx.search(x) for x in self.lines if rx.search(x))
+
+
+def start_server(port=0, web_port=0):
+    proc = subprocess.Popen([os.path.join(BIN, "tao-chat-server"), f"--port={port}",
+                             f"--web-port={web_port}", "--log-level=warn"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    procs.append(proc)
+    out = Output(proc)
+    tcp = int(out.wait(r"^listening on .*:(\d+)$", "server start").group(1))
+    web = int(out.wait(r"^web chat on http://.*:(\d+)/$", "web start").group(1))
+    return proc, tcp, web
+
+
+def browser(name):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix=f"tao-chromium-{name}-")
+    for arg in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1000,700",
+                f"--user-data-dir={profile}"]:
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(WAIT)
+    return driver, profile
+
+
+def wait_until(driver, predicate, what):
+    try:
+        WebDriverWait(driver, WAIT, poll_frequency=0.05).until(lambda d: predicate(d))
+    except Exception:
+        log = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li")]
+        roster = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#roster li")]
+        status = driver.find_element(By.ID, "status").text
+        fail(f"{what} (status {status!r}, log {log}, roster {roster})")
+
+
+def log_lines(driver):
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li")]
+
+
+def roster(driver):
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#roster li")]
+
+
+def status(driver):
+    return driver.find_element(By.ID, "status").text
+
+
+def join(driver, url, nick):
+    driver.get(url)
+    driver.find_element(By.ID, "nick").send_keys(nick)
+    driver.find_element(By.ID, "join").click()
+    wait_until(driver, lambda d: status(d) == "online", f"{nick} online")
+
+
+def say(driver, text):
+    box = driver.find_element(By.ID, "line")
+    box.send_keys(text)
+    driver.find_element(By.ID, "send").click()
+
+
+def main():
+    server, tcp_port, web_port = start_server()
+    url = f"http://127.0.0.1:{web_port}/"
+    tcp = subprocess.Popen([os.path.join(BIN, "tao-chat-client"), f"--port={tcp_port}",
+                            "--log-level=warn"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    procs.append(tcp)
+    tcp_out = Output(tcp)
+    alice, alice_profile = browser("alice")
+    bob, bob_profile = browser("bob")
+    try:
+        join(alice, url, "alice")
+        join(bob, url, "bob")
+        for d, who in ((alice, "alice"), (bob, "bob")):
+            wait_until(d, lambda d: "alice" in roster(d) and "bob" in roster(d)
+                       and any(x.startswith("tcp-") for x in roster(d)), f"{who}'s roster")
+        wait_until(alice, lambda d: "* bob joined" in log_lines(d), "alice sees bob join")
+        tcp_out.wait(r"^\* bob joined$", "the TCP client sees bob join")
+
+        say(alice, "hello from alice \u00e9\u20ac")
+        for d, who in ((alice, "alice"), (bob, "bob")):
+            wait_until(d, lambda d: "alice: hello from alice \u00e9\u20ac" in log_lines(d),
+                       f"{who} sees alice's line")
+        tcp_out.wait("^alice: hello from alice \u00e9\u20ac$", "the TCP client sees alice")
+
+        tcp.stdin.write("hi from a Tao TCP client\n".encode())
+        tcp.stdin.flush()
+        for d, who in ((alice, "alice"), (bob, "bob")):
+            wait_until(d, lambda d: "hi from a Tao TCP client" in log_lines(d),
+                       f"{who} sees the TCP line")
+
+        say(bob, "bob here")
+        wait_until(alice, lambda d: "bob: bob here" in log_lines(d), "alice sees bob")
+        tcp_out.wait("^bob: bob here$", "the TCP client sees bob")
+        mine = alice.find_elements(By.CSS_SELECTOR, "#log li.mine")
+        if not mine or "hello from alice" not in mine[0].text:
+            fail("alice's own line is not marked as hers")
+        alice.save_screenshot(os.path.join(OUT, "browser_chat_alice.png"))
+        bob.save_screenshot(os.path.join(OUT, "browser_chat_bob.png"))
+
+        # The server goes away and comes back on the same ports: both pages
+        # notice, back off, reconnect by themselves and rejoin the roster.
+        server.terminate()
+        server.wait(WAIT)
+        for d, who in ((alice, "alice"), (bob, "bob")):
+            wait_until(d, lambda d: status(d) != "online", f"{who} notices the server is gone")
+        server, _, _ = start_server(tcp_port, web_port)
+        for d, who in ((alice, "alice"), (bob, "bob")):
+            wait_until(d, lambda d: status(d) == "online", f"{who} reconnects")
+            wait_until(d, lambda d: "alice" in roster(d) and "bob" in roster(d),
+                       f"{who}'s roster after the restart")
+        say(bob, "back again")
+        wait_until(alice, lambda d: "bob: back again" in log_lines(d), "alice after restart")
+        alice.save_screenshot(os.path.join(OUT, "browser_chat_reconnected.png"))
+        print("browser chat: 2 browsers and 1 TCP client exchanged lines; both pages "
+              "reconnected after a restart; screenshots in", OUT, flush=True)
+    finally:
+        for d in (alice, bob):
+            d.quit()
+        for p in (alice_profile, bob_profile):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
