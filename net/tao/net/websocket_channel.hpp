@@ -186,7 +186,6 @@ private:
   protocol::frame_batch* frames_in_ = nullptr;
   // Upgrade.
   std::string head_;
-  size_t scanned_ = 0;
   std::string key_;
   protocol::byte_buffer held_;
   std::string subprotocol_;
