@@ -89,23 +89,29 @@ def browser(name):
 def wait_until(driver, predicate, what):
     try:
         WebDriverWait(driver, WAIT, poll_frequency=0.05).until(lambda d: predicate(d))
-    except Exception:
-        log = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li")]
-        roster = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#roster li")]
-        status = driver.find_element(By.ID, "status").text
-        fail(f"{what} (status {status!r}, log {log}, roster {roster})")
+    except Exception as e:
+        fail(f"{what}: {type(e).__name__} (status {status(driver)!r}, log {log_lines(driver)}, "
+             f"roster {roster(driver)})")
+
+
+def texts(driver, selector):
+    # One script reads the whole list: the page replaces the roster's items
+    # while we look, and element handles would go stale.
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)",
+        selector)
 
 
 def log_lines(driver):
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li")]
+    return texts(driver, "#log li")
 
 
 def roster(driver):
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#roster li")]
+    return texts(driver, "#roster li")
 
 
 def status(driver):
-    return driver.find_element(By.ID, "status").text
+    return texts(driver, "#status")[0]
 
 
 def join(driver, url, nick):

@@ -3,7 +3,8 @@
 // 1) as text; other types as binary messages, int32 little-endian type
 // followed by the payload. Type 2 carries our nick (we send the one we want,
 // the server answers with the one we got), type 3 the roster (nicks, one
-// per line). No build step, no libraries.
+// per line); a server without nicks never answers type 2 and shows lines
+// as they are. No build step, no libraries.
 "use strict";
 
 const LINE = 1, NICK = 2, ROSTER = 3;
@@ -112,6 +113,8 @@ $("say-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const text = $("line").value;
   if (!text.trim() || !socket || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(text + "\n");
+  // A server that assigned a nick (type 2) prefixes lines itself; one that
+  // does not know nicks (a plain Tao chat room) gets the prefix from here.
+  socket.send((myNick ? "" : wanted + ": ") + text + "\n");
   $("line").value = "";
 });
