@@ -108,8 +108,8 @@ struct fixture : tao::test::loopback_fixture {
       return true;
     };
     opts.on_close = [this](tao::connection&, const caf::error& err) {
+      log.add("server close text " + render(err)); // before the event tests wait for
       log.add("server close " + code(err));
-      log.add("server close text " + render(err));
     };
     return opts;
   }
@@ -137,8 +137,8 @@ struct fixture : tao::test::loopback_fixture {
       return true;
     };
     opts.on_give_up = [this](const caf::error& err) {
+      log.add("client gave up text " + render(err)); // before the event tests wait for
       log.add("client gave up " + code(err));
-      log.add("client gave up text " + render(err));
     };
     return opts;
   }
