@@ -30,8 +30,11 @@ using tao::bench::load_args;
 using tao::bench::load_result;
 
 void add_flags(CLI::App& app, load_args& a) {
-  app.add_option("--mode", a.mode, "tlv (Tao frames), pingpong (raw echo) or accept")
-    ->check(CLI::IsMember({"tlv", "pingpong", "accept"}))
+  app
+    .add_option("--mode", a.mode,
+                "tlv (Tao frames), ws (Tao frames as WebSocket messages), pingpong (raw echo) "
+                "or accept")
+    ->check(CLI::IsMember({"tlv", "ws", "pingpong", "accept"}))
     ->capture_default_str();
   app.add_option("--host", a.host, "server address (IPv4)")->capture_default_str();
   app.add_option("--port", a.port, "server port")->capture_default_str();
