@@ -69,7 +69,19 @@ def start_server(port=0, web_port=0):
     out = Output(proc)
     tcp = int(out.wait(r"^listening on .*:(\d+)$", "server start").group(1))
     web = int(out.wait(r"^web chat on http://.*:(\d+)/$", "web start").group(1))
-    return proc, tcp, web
+    return proc, out, tcp, web
+
+
+def stop_server(proc, out):
+    """SIGTERM, then the exit status must be 0 (sanitizer builds fail here)."""
+    proc.terminate()
+    try:
+        proc.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        fail("the server did not stop within the bound")
+    if proc.returncode != 0:
+        time.sleep(0.2)  # let the pump read the last lines
+        fail(f"the server exited with {proc.returncode}: {out.lines[-30:]}")
 
 
 def browser(name):
@@ -128,7 +140,7 @@ def say(driver, text):
 
 
 def main():
-    server, tcp_port, web_port = start_server()
+    server, server_out, tcp_port, web_port = start_server()
     url = f"http://127.0.0.1:{web_port}/"
     tcp = subprocess.Popen([os.path.join(BIN, "tao-chat-client"), f"--port={tcp_port}",
                             "--log-level=warn"],
@@ -170,11 +182,10 @@ def main():
 
         # The server goes away and comes back on the same ports: both pages
         # notice, back off, reconnect by themselves and rejoin the roster.
-        server.terminate()
-        server.wait(WAIT)
+        stop_server(server, server_out)
         for d, who in ((alice, "alice"), (bob, "bob")):
             wait_until(d, lambda d: status(d) != "online", f"{who} notices the server is gone")
-        server, _, _ = start_server(tcp_port, web_port)
+        server, server_out, _, _ = start_server(tcp_port, web_port)
         for d, who in ((alice, "alice"), (bob, "bob")):
             wait_until(d, lambda d: status(d) == "online", f"{who} reconnects")
             wait_until(d, lambda d: "alice" in roster(d) and "bob" in roster(d),
@@ -182,6 +193,7 @@ def main():
         say(bob, "back again")
         wait_until(alice, lambda d: "bob: back again" in log_lines(d), "alice after restart")
         alice.save_screenshot(os.path.join(OUT, "browser_chat_reconnected.png"))
+        stop_server(server, server_out)
         print("browser chat: 2 browsers and 1 TCP client exchanged lines; both pages "
               "reconnected after a restart; screenshots in", OUT, flush=True)
     finally:
