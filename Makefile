@@ -6,9 +6,10 @@ BUILD_TYPE   ?= RelWithDebInfo
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= $(if $(CI),60,20)
 JOBS         ?= $(shell nproc)
+STRESS_RUNS  ?= 5
 CMAKE_ARGS   ?=
 
-.PHONY: all deps configure build demo test unit-test fuzz-test sanitize tsan docs clean
+.PHONY: all deps configure build demo test unit-test fuzz-test stress-test sanitize tsan docs clean
 
 all: build
 
@@ -41,6 +42,12 @@ fuzz-test: deps
 	else echo "tao: clang++-14 not found, fuzzers skipped"; fi
 
 test: unit-test fuzz-test
+
+# The timing-sensitive suites STRESS_RUNS times each, with a busy loop per
+# core beside them (docs/development.md, "Stress runs"). BUILD=build-asan
+# repeats them under the sanitizers once `make sanitize` built that tree.
+stress-test: build
+	tools/stress-test $(BUILD) $(STRESS_RUNS)
 
 sanitize: deps
 	cmake -S . -B build-asan $(if $(shell command -v ninja 2>/dev/null),-G Ninja,) \

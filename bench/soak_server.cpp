@@ -118,8 +118,11 @@ int main(int argc, char** argv) {
     return 0;
   caf::actor_system sys{cfg};
   auto opts = cfg.server;
-  if (auto err = cfg.flags.apply(opts)) {
-    std::cerr << "error: " << tao::protocol::render(err) << '\n';
+  auto flag_err = cfg.flags.apply(opts);
+  if (!flag_err)
+    flag_err = cfg.flags.apply_logging();
+  if (flag_err) {
+    std::cerr << "error: " << tao::protocol::render(flag_err) << '\n';
     return 1;
   }
   opts.metrics = std::make_shared<tao::metrics>();

@@ -1,10 +1,6 @@
 #include "tao/client.hpp"
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <deque>
-#include <random>
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
@@ -17,44 +13,40 @@
 
 #include "tao/connection_ref.hpp"
 #include "tao/detail/broker_setup.hpp"
+#include "tao/detail/client_outlet.hpp"
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/endpoint_meter.hpp"
 #include "tao/detail/log.hpp"
+#include "tao/detail/validate.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/net/connector.hpp"
 #include "tao/protocol/error.hpp"
+#include "tao/supervisor.hpp"
 
 namespace tao {
 
 using protocol::errc;
 
-caf::timespan reconnect_policy::bound(unsigned n) const noexcept {
-  auto initial = static_cast<double>(initial_delay.count());
-  auto grown = initial * std::pow(std::max(1.0, factor), static_cast<double>(n));
-  auto cap = static_cast<double>(max_delay.count());
-  return caf::timespan{static_cast<caf::timespan::rep>(std::min(grown, cap))};
-}
-
 namespace {
 
-using retry_atom = caf::atom_constant<caf::atom("tao_retry")>;
-
+/// Where the client is: making an attempt, connected, waiting for the
+/// supervisor's next attempt, or closing on purpose.
 enum class phase { connecting, connected, waiting, closing };
 
 struct client_state {
   std::shared_ptr<const client_options> options;
   std::shared_ptr<net::broker_setup> setup;
+  /// Decides when to reconnect and watches the connection's liveness.
+  tao::supervisor supervisor;
   uint64_t id = 0;
   phase current = phase::connecting;
-  unsigned failures = 0;
   caf::actor broker;
   connection_ref conn;
   bool joined = false;
   bool ended = false;
-  std::deque<protocol::byte_buffer> offline;
+  std::shared_ptr<detail::client_outlet> outlet;
   client_stats stats;
   detail::endpoint_meter meter{nullptr};
-  std::minstd_rand rng{std::random_device{}()};
   static inline const char* name = "tao.client";
 };
 
@@ -67,54 +59,41 @@ caf::behavior client_broker(net::connection_broker_actor* self, caf::io::scribe_
   return net::connection_broker(self, hdl, std::move(setup), id);
 }
 
-void attempt(client_actor* self);
-
 spdlog::logger& client_log() {
   static auto& log = detail::logger("tao.client");
   return log;
 }
 
 void give_up(client_actor* self, const caf::error& reason) {
-  const auto& o = *self->state.options;
+  auto& st = self->state;
+  const auto& o = *st.options;
   client_log().warn("giving up on {}:{}: {}", o.host, o.port, protocol::render(reason));
-  self->state.meter.gave_up();
-  self->state.meter.finish();
-  if (self->state.options->on_give_up)
-    self->state.options->on_give_up(reason);
+  st.meter.gave_up();
+  st.meter.finish();
+  st.outlet->shut();
+  if (o.on_give_up)
+    o.on_give_up(reason);
   self->quit();
 }
 
-/// The connection was lost or could not be made: retry with backoff or stop.
+/// The connection was lost or could not be made: the supervisor decides
+/// whether and when to try again.
 void lost(client_actor* self, const caf::error& reason) {
   auto& st = self->state;
+  st.outlet->detach();
   st.broker = nullptr;
   st.conn = connection_ref{};
   if (st.stats.connected)
     st.meter.gone();
   st.stats.connected = false;
   if (st.current == phase::closing) {
+    st.outlet->shut();
     self->quit();
     return;
   }
-  const auto& policy = st.options->reconnect;
-  if (!policy.enabled || (policy.max_attempts > 0 && st.failures >= policy.max_attempts)) {
-    give_up(self, reason);
-    return;
-  }
-  auto bound = policy.bound(st.failures);
-  auto delay = bound;
-  if (policy.jitter && bound.count() > 0) {
-    std::uniform_int_distribution<caf::timespan::rep> dist{0, bound.count()};
-    delay = caf::timespan{dist(st.rng)};
-  }
-  ++st.failures;
-  client_log().info("{}:{}: {}; attempt {} in {} ms", st.options->host, st.options->port,
-                    protocol::render(reason), st.failures,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
-  if (st.options->on_reconnecting)
-    st.options->on_reconnecting(st.failures, delay, reason);
   st.current = phase::waiting;
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, retry_atom::value);
+  caf::anon_send(st.supervisor.actor(), restart_atom::value, caf::actor_cast<caf::actor>(self),
+                 reason);
 }
 
 void adopt(client_actor* self, caf::io::scribe_ptr scribe) {
@@ -168,13 +147,23 @@ void attempt(client_actor* self) {
 
 caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_options> options,
                               std::shared_ptr<net::tls_context> tls,
-                              std::shared_ptr<net::websocket_context> websocket) {
+                              std::shared_ptr<net::websocket_context> websocket,
+                              std::shared_ptr<detail::client_outlet> outlet) {
   auto& init = self->state;
   init.options = options;
+  init.outlet = std::move(outlet);
   init.id = detail::next_connection_id();
-  auto setup = detail::make_broker_setup(self->home_system(), options, tao::server{},
-                                         caf::actor_cast<caf::actor>(self));
-  setup->self_timed_heartbeats = true;
+  auto me = caf::actor_cast<caf::actor>(self);
+  init.supervisor = options->supervisor;
+  if (!init.supervisor) {
+    // Its own, on the I/O thread, ending with the client.
+    supervisor_options sup;
+    sup.owner = me;
+    init.supervisor = *tao::supervisor::spawn(self->home_system(), std::move(sup));
+  }
+  caf::anon_send(init.supervisor.actor(), supervise_atom::value, me, options->reconnect);
+  auto setup =
+    detail::make_broker_setup(self->home_system(), options, tao::server{}, me, init.supervisor);
   setup->tls = std::move(tls);
   setup->tls_peer_name = options->host;
   setup->websocket = std::move(websocket);
@@ -186,12 +175,12 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
     if (st.ended)
       return;
     bool from_broker = msg.source == st.broker.address();
-    bool from_handler = st.joined && msg.source == st.conn.actor().address();
-    // With scheduled dispatch the handler actor reports the end (left_atom)
-    // after the broker is gone; wait for it.
+    bool from_actor = st.joined && msg.source == st.conn.actor().address();
+    // With scheduled dispatch the connection actor reports the end
+    // (left_atom) after the broker is gone; wait for it.
     if (from_broker && st.joined && st.conn.actor() != st.broker)
       return;
-    if (!from_broker && !from_handler)
+    if (!from_broker && !from_actor)
       return;
     st.ended = true;
     lost(self,
@@ -205,7 +194,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
         return;
       st.joined = true;
       st.conn = ref;
-      st.failures = 0;
+      caf::anon_send(st.supervisor.actor(), up_atom::value, caf::actor_cast<caf::actor>(self));
       if (st.stats.connects++ > 0)
         st.meter.reconnected();
       st.stats.connected = true;
@@ -217,13 +206,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       }
       st.current = phase::connected;
       client_log().debug("connected to {}:{}", st.options->host, st.options->port);
-      while (!st.offline.empty()) {
-        auto bytes = std::move(st.offline.front());
-        st.offline.pop_front();
-        st.stats.offline_bytes -= bytes.size();
-        if (ref.write_encoded(std::move(bytes)))
-          ++st.stats.refused_writes;
-      }
+      st.outlet->attach(ref);
     },
     [self](left_atom, uint64_t, const caf::error& reason, bool deliberate) {
       auto& st = self->state;
@@ -235,51 +218,53 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
         st.current = phase::closing;
       lost(self, reason ? reason : protocol::make_error(errc::closed, "closed by the peer"));
     },
-    [self](retry_atom) {
+    [self](reconnecting_atom, unsigned attempt, caf::timespan delay, const caf::error& reason) {
+      const auto& o = *self->state.options;
+      client_log().info("{}:{}: {}; attempt {} in {} ms", o.host, o.port, protocol::render(reason),
+                        attempt,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+      if (o.on_reconnecting)
+        o.on_reconnecting(attempt, delay, reason);
+    },
+    [self](attempt_atom, unsigned) {
       if (self->state.current == phase::waiting)
         attempt(self);
     },
+    [self](give_up_atom, const caf::error& reason) {
+      if (self->state.current == phase::waiting)
+        give_up(self, reason);
+    },
     [self](client_write_atom, protocol::byte_buffer& bytes) -> caf::error {
-      auto& st = self->state;
-      if (st.current == phase::connected)
-        return st.conn.write_encoded(std::move(bytes));
-      caf::error err;
-      if (st.current == phase::closing || st.options->offline == offline_writes::fail)
-        err = protocol::make_error(errc::closed, "not connected");
-      else if (st.stats.offline_bytes + bytes.size() > st.options->high_water_mark)
-        err = protocol::make_error(errc::would_block, "offline queue full");
-      if (err) {
-        ++st.stats.refused_writes;
-        return err;
-      }
-      st.stats.offline_bytes += bytes.size();
-      st.offline.push_back(std::move(bytes));
-      return {};
+      return self->state.outlet->write(std::move(bytes));
     },
     [self](client_close_atom) {
       auto& st = self->state;
       auto was = st.current;
       st.current = phase::closing;
+      st.outlet->shut();
+      caf::anon_send(st.supervisor.actor(), forget_atom::value, caf::actor_cast<caf::actor>(self));
       if (was == phase::connected)
         st.conn.close();
       else if (was == phase::waiting)
         self->quit();
       // connecting: the pending attempt sees `closing` and ends the client.
     },
-    [self](stats_atom) { return self->state.stats; },
+    [self](stats_atom) {
+      auto stats = self->state.stats;
+      stats.refused_writes = self->state.outlet->refused();
+      stats.offline_bytes = self->state.outlet->offline_bytes();
+      return stats;
+    },
   };
 }
 
 } // namespace
 
 caf::expected<client> client::start(caf::actor_system& sys, client_options opts) {
-  if (!opts.codec)
-    return protocol::make_error(errc::invalid_argument, "no codec");
+  if (auto err = detail::validate(sys, opts))
+    return err;
   if (opts.port == 0)
     return protocol::make_error(errc::invalid_argument, "no port");
-  if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
-    return protocol::make_error(errc::invalid_argument,
-                                "read_chunk_size and high_water_mark must be positive");
   auto tls = net::tls_context::make_if_enabled(net::tls_role::client, opts.tls);
   if (!tls)
     return tls.error();
@@ -297,11 +282,19 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
       return ctx.error();
     websocket = std::move(*ctx);
   }
+  auto outlet = std::make_shared<detail::client_outlet>(opts.offline, opts.high_water_mark,
+                                                        opts.reconnect.enabled);
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
   auto actor =
-    sys.spawn(client_behavior, std::move(options), std::move(*tls), std::move(websocket));
-  return client{std::move(actor), std::move(codec)};
+    sys.spawn(client_behavior, std::move(options), std::move(*tls), std::move(websocket), outlet);
+  return client{std::move(actor), std::move(codec), std::move(outlet)};
+}
+
+caf::error client::write_encoded(protocol::byte_buffer bytes) const {
+  if (!outlet_)
+    return protocol::make_error(errc::closed, "invalid client handle");
+  return outlet_->write(std::move(bytes));
 }
 
 } // namespace tao

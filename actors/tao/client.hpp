@@ -15,30 +15,13 @@
 #include "tao/atoms.hpp"
 #include "tao/options.hpp"
 #include "tao/protocol/message.hpp"
+#include "tao/reconnect_policy.hpp"
 
 namespace tao {
 
-/// How a client reconnects (Tao's `ReconnectOption`, with the defects fixed:
-/// delays, backoff, jitter, an attempt limit, never after a deliberate close,
-/// never by exiting the process).
-struct reconnect_policy {
-  /// Reconnect at all after the connection was lost or could not be made.
-  bool enabled = false;
-  /// Upper bound of the first delay.
-  caf::timespan initial_delay = std::chrono::milliseconds(100);
-  /// Growth of the bound per failed attempt.
-  double factor = 2.0;
-  /// Largest bound.
-  caf::timespan max_delay = std::chrono::seconds(30);
-  /// Attempts after a loss before giving up; 0 retries forever.
-  unsigned max_attempts = 0;
-  /// Full jitter (AWS style): each delay is uniform in [0, bound]. Without it
-  /// the delay is the bound itself.
-  bool jitter = true;
-
-  /// The bound of attempt `n` (0-based): min(max_delay, initial * factor^n).
-  caf::timespan bound(unsigned n) const noexcept;
-};
+namespace detail {
+class client_outlet;
+} // namespace detail
 
 /// What happens to writes while a client has no connection.
 enum class offline_writes {
@@ -71,7 +54,8 @@ struct client_options : connection_options {
 };
 
 /// `(write_atom, byte_buffer)` to a client actor: send framed bytes (queued
-/// while disconnected). Replies `caf::error` (none on success).
+/// while disconnected). Replies `caf::error` (none on success), as
+/// `client::write` returns it.
 using client_write_atom = caf::atom_constant<caf::atom("tao_cwrite")>;
 
 /// `(close_atom)` to a client actor: close deliberately; no reconnect. The
@@ -102,8 +86,8 @@ public:
   client() = default;
 
   /// Builds a handle (used by the framework).
-  client(caf::actor actor, protocol::codec_ptr codec)
-    : actor_(std::move(actor)), codec_(std::move(codec)) {
+  client(caf::actor actor, protocol::codec_ptr codec, std::shared_ptr<detail::client_outlet> outlet)
+    : actor_(std::move(actor)), codec_(std::move(codec)), outlet_(std::move(outlet)) {
   }
 
   /// Starts the client actor, which connects in the background. Fails only
@@ -122,18 +106,25 @@ public:
     return actor_;
   }
 
-  /// Encodes `msg` and sends it through the client actor, which forwards it
-  /// to the connection or queues it while offline. Only encoder errors are
-  /// returned; refusals are counted (request `client_write_atom` to learn
-  /// them).
+  /// Encodes `msg` in the caller's thread and queues it on the connection
+  /// (accounted in its outbound budget, as `connection_ref::write` does) or,
+  /// while there is none, in the offline queue that the next connection
+  /// sends first. Writes through the client keep their order. Fails with the
+  /// encoder's error, `errc::would_block` (high-water mark or offline queue
+  /// full) or `errc::closed` (the client is closed or gave up, offline writes
+  /// fail by policy, or a client without reconnection lost its connection);
+  /// refusals are counted in `client_stats`. A write that succeeded is
+  /// delivered, or the connection's on_close reports it lost.
   template <class T>
   caf::error write(const T& msg) const {
     protocol::byte_buffer buf;
     if (auto err = protocol::encode_message(*codec_, msg, buf))
       return err;
-    caf::anon_send(actor_, client_write_atom::value, std::move(buf));
-    return {};
+    return write_encoded(std::move(buf));
   }
+
+  /// Queues bytes already framed with the client's codec; see `write`.
+  caf::error write_encoded(protocol::byte_buffer bytes) const;
 
   /// Closes deliberately: queued writes are delivered, no reconnect follows,
   /// and the client actor terminates.
@@ -144,6 +135,7 @@ public:
 private:
   caf::actor actor_;
   protocol::codec_ptr codec_;
+  std::shared_ptr<detail::client_outlet> outlet_;
 };
 
 /// CAF inspection for `client_stats`.

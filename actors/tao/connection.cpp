@@ -3,111 +3,111 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 
-#include "tao/detail/connection_host.hpp"
+#include "tao/detail/connection_runtime.hpp"
 #include "tao/protocol/error.hpp"
 
 namespace tao {
 
-using protocol::errc;
-
-connection::connection(detail::connection_host& host, const connection_options& options,
-                       const net::connection_info& info)
-  : host_(host), options_(&options), info_(info), name_(net::to_string(info.remote)) {
+connection::connection(detail::connection_runtime& rt) noexcept
+  : rt_(&rt), codec_(rt.options().codec.get()), out_(&rt.out()) {
 }
 
-connection::~connection() = default;
+uint64_t connection::id() const noexcept {
+  return rt_->info().id;
+}
+
+const std::string& connection::name() const noexcept {
+  return rt_->name;
+}
+
+void connection::set_name(std::string name) {
+  rt_->name = std::move(name);
+}
+
+const net::endpoint& connection::remote() const noexcept {
+  return rt_->info().remote;
+}
+
+const net::endpoint& connection::local() const noexcept {
+  return rt_->info().local;
+}
+
+connection_state connection::state() const noexcept {
+  return rt_->state();
+}
+
+const std::optional<tls_session>& connection::tls() const noexcept {
+  return rt_->tls;
+}
 
 connection_ref connection::ref() const {
-  return connection_ref{info_.id,        host_.broker(), actor(),
-                        options_->codec, info_.budget,   options_->overflow};
+  const auto& info = rt_->info();
+  const auto& options = rt_->options();
+  return connection_ref{info.id,     rt_->broker(),    actor(),   options.codec,
+                        info.budget, options.overflow, info.clock};
 }
 
 caf::actor connection::actor() const {
-  return caf::actor_cast<caf::actor>(host_.self());
+  return caf::actor_cast<caf::actor>(rt_->self());
 }
 
 caf::actor_system& connection::system() const {
-  return host_.self()->home_system();
+  return rt_->self()->home_system();
 }
 
 const tao::server& connection::server() const {
-  return host_.server();
+  return rt_->server();
 }
 
 caf::error connection::check_writable() {
-  if (closing_)
-    return protocol::make_error(errc::closed, "connection " + std::to_string(id()) + " is closing");
-  if (!info_.budget->writable()) {
-    if (options_->overflow == overflow_policy::disconnect)
-      // The broker resets the connection as soon as it sees the queue above
-      // the mark; writes racing with that would only grow the doomed queue.
-      return protocol::make_error(errc::slow_consumer, std::to_string(info_.budget->queued())
-                                                         + " bytes queued on connection "
-                                                         + std::to_string(id()));
-    ++stats_.would_block;
-    return protocol::make_error(errc::would_block, std::to_string(info_.budget->queued())
-                                                     + " bytes queued on connection "
-                                                     + std::to_string(id()));
-  }
-  return {};
+  return rt_->check_writable();
 }
 
 caf::error connection::commit(size_t before) {
-  auto n = out_.size() - before;
-  info_.budget->force_reserve(n);
-  ++stats_.frames_out;
-  stats_.bytes_out += n;
-  return {};
+  return rt_->commit(before);
 }
 
 caf::error connection::write_frame(int32_t type, std::string_view payload) {
   if (auto err = check_writable())
     return err;
-  auto before = out_.size();
-  if (auto err = options_->codec->encode(type, payload, out_))
+  auto before = out_->size();
+  if (auto err = codec_->encode(type, payload, *out_))
     return err;
   return commit(before);
 }
 
+size_t connection::queued_bytes() const noexcept {
+  return rt_->info().budget->queued();
+}
+
+bool connection::writable() const noexcept {
+  return rt_->info().budget->writable();
+}
+
+pending_reply connection::defer() {
+  return rt_->defer();
+}
+
 void connection::close() {
-  close(caf::error{});
+  rt_->close(caf::error{}, true);
 }
 
 void connection::close(caf::error reason) {
-  if (!closing_)
-    deliberate_ = true;
-  close_internal(std::move(reason));
-}
-
-void connection::close_internal(caf::error reason) {
-  if (closing_)
-    return;
-  closing_ = true;
-  host_.flush();
-  host_.request_close(std::move(reason), false);
+  rt_->close(std::move(reason), true);
 }
 
 void connection::abort(caf::error reason) {
-  if (!closing_)
-    deliberate_ = true;
-  abort_internal(std::move(reason));
+  rt_->abort(std::move(reason), true);
 }
 
-void connection::abort_internal(caf::error reason) {
-  closing_ = true;
-  out_.clear();
-  host_.request_close(std::move(reason), true);
-}
-
-time_point connection::now() const {
-  return host_.self()->clock().now();
+bool connection::closing() const noexcept {
+  auto s = rt_->state();
+  return s != connection_state::opening && s != connection_state::open
+         && s != connection_state::input_closed;
 }
 
 timer_id connection::run_at(time_point when, timer_callback f) {
-  auto id = next_timer_id_++;
-  timers_.emplace(id, timer_entry{std::move(f), caf::timespan{0}, when});
-  host_.arm_timer(id, when);
-  return id;
+  return rt_->add_timer(when, caf::timespan{0}, std::move(f));
 }
 
 timer_id connection::run_after(caf::timespan delay, timer_callback f) {
@@ -117,32 +117,44 @@ timer_id connection::run_after(caf::timespan delay, timer_callback f) {
 timer_id connection::run_every(caf::timespan period, timer_callback f) {
   if (period <= caf::timespan{0})
     period = caf::timespan{1};
-  auto id = next_timer_id_++;
-  auto due = now() + period;
-  timers_.emplace(id, timer_entry{std::move(f), period, due});
-  host_.arm_timer(id, due);
-  return id;
+  return rt_->add_timer(now() + period, period, std::move(f));
 }
 
 bool connection::cancel_timer(timer_id id) {
-  return timers_.erase(id) > 0;
+  return rt_->cancel_timer(id);
+}
+
+size_t connection::timer_count() const noexcept {
+  return rt_->timer_count();
+}
+
+time_point connection::now() const {
+  return rt_->self()->clock().now();
 }
 
 void connection::set_context_value(std::string key, std::any value) {
-  context_.insert_or_assign(std::move(key), std::move(value));
+  rt_->context.insert_or_assign(std::move(key), std::move(value));
 }
 
 const std::any* connection::context_value(std::string_view key) const {
-  auto i = context_.find(key);
-  return i != context_.end() ? &i->second : nullptr;
+  auto i = rt_->context.find(key);
+  return i != rt_->context.end() ? &i->second : nullptr;
 }
 
 bool connection::erase_context_value(std::string_view key) {
-  auto i = context_.find(key);
-  if (i == context_.end())
+  auto i = rt_->context.find(key);
+  if (i == rt_->context.end())
     return false;
-  context_.erase(i);
+  rt_->context.erase(i);
   return true;
+}
+
+int64_t connection::peer_heartbeat() const noexcept {
+  return rt_->peer_heartbeat;
+}
+
+const connection_stats& connection::stats() const noexcept {
+  return rt_->stats;
 }
 
 } // namespace tao

@@ -2,6 +2,7 @@
 
 #include <caf/send.hpp>
 
+#include "tao/detail/connection_messages.hpp"
 #include "tao/net/atoms.hpp"
 
 namespace tao {
@@ -11,6 +12,8 @@ using protocol::errc;
 caf::error connection_ref::check_writable() const {
   if (!broker_)
     return protocol::make_error(errc::closed, "invalid connection handle");
+  if (budget_->closed())
+    return closed_error();
   if (overflow_ == overflow_policy::would_block && !budget_->writable())
     return protocol::make_error(errc::would_block, "connection " + std::to_string(id_) + " has "
                                                      + std::to_string(budget_->queued())
@@ -18,8 +21,15 @@ caf::error connection_ref::check_writable() const {
   return {};
 }
 
+caf::error connection_ref::closed_error() const {
+  return protocol::make_error(errc::closed, "connection " + std::to_string(id_) + " is closed");
+}
+
 caf::error connection_ref::send_bytes(protocol::byte_buffer&& bytes) const {
-  budget_->force_reserve(bytes.size());
+  // The reservation, not the check before it, decides: a connection that
+  // started closing in between refuses it, and the writer learns so.
+  if (budget_->force_reserve(bytes.size()) == net::reserve_status::closed)
+    return closed_error();
   caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
   return {};
 }
@@ -39,17 +49,17 @@ caf::error connection_ref::write_encoded(protocol::byte_buffer bytes) const {
   return send_bytes(std::move(bytes));
 }
 
-// Closing goes through the handler actor (the broker itself in inline
+// Closing goes through the connection's actor (the broker itself in inline
 // dispatch), so that frames received before the request are handled and
-// their replies delivered first.
+// their replies delivered first; a reset goes straight to the broker.
 void connection_ref::close() const {
   if (handler_actor_)
-    caf::anon_send(handler_actor_, net::close_atom::value, caf::error{}, false);
+    caf::anon_send(handler_actor_, detail::shutdown_atom::value, caf::error{});
 }
 
 void connection_ref::abort() const {
-  if (handler_actor_)
-    caf::anon_send(handler_actor_, net::close_atom::value, caf::error{}, true);
+  if (broker_)
+    caf::anon_send(broker_, net::abort_atom::value, caf::error{});
 }
 
 } // namespace tao

@@ -8,8 +8,9 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/error.hpp>
 
+#include "tao/net/liveness.hpp"
 #include "tao/net/outbound_budget.hpp"
-#include "tao/options.hpp"
+#include "tao/policies.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/message.hpp"
 
@@ -31,9 +32,10 @@ public:
   /// Builds a handle (used by the framework).
   connection_ref(uint64_t id, caf::actor broker, caf::actor handler_actor,
                  protocol::codec_ptr codec, std::shared_ptr<net::outbound_budget> budget,
-                 overflow_policy overflow)
+                 overflow_policy overflow, net::liveness_ptr clock = nullptr)
     : id_(id), broker_(std::move(broker)), handler_actor_(std::move(handler_actor)),
-      codec_(std::move(codec)), budget_(std::move(budget)), overflow_(overflow) {
+      codec_(std::move(codec)), budget_(std::move(budget)), overflow_(overflow),
+      clock_(std::move(clock)) {
   }
 
   /// The connection's id (Tao's NetID).
@@ -60,7 +62,10 @@ public:
 
   /// Encodes `msg` and queues it. Fails with `errc::would_block` when the
   /// queue is above its high-water mark under the would-block policy, with
-  /// `errc::closed` on an invalid handle, or with the encoder's error.
+  /// `errc::closed` on an invalid handle or once the connection started
+  /// closing (nothing queued then), or with the encoder's error. A write that
+  /// succeeded is delivered, or the connection's end reports it lost
+  /// (on_close gets an error naming the bytes not delivered).
   template <class T>
   caf::error write(const T& msg) const {
     protocol::byte_buffer buf;
@@ -78,11 +83,19 @@ public:
   /// `server::broadcast` does, encoding once for many connections).
   caf::error write_encoded(protocol::byte_buffer bytes) const;
 
-  /// Closes the connection gracefully: queued writes are delivered, then FIN.
+  /// Closes the connection gracefully once the work under way is done:
+  /// frames received before this call are handled, pending replies awaited,
+  /// queued writes delivered, then FIN.
   void close() const;
 
   /// Resets the connection at once, discarding queued writes.
   void abort() const;
+
+  /// The connection's clock, for a supervisor (`supervisor::watch`); touch
+  /// it only on the I/O thread.
+  const net::liveness_ptr& clock() const noexcept {
+    return clock_;
+  }
 
   /// Bytes queued and not yet written to the socket.
   size_t queued_bytes() const noexcept {
@@ -91,6 +104,7 @@ public:
 
 private:
   caf::error check_writable() const;
+  caf::error closed_error() const;
   caf::error send_bytes(protocol::byte_buffer&& bytes) const;
 
   uint64_t id_ = 0;
@@ -99,6 +113,7 @@ private:
   protocol::codec_ptr codec_;
   std::shared_ptr<net::outbound_budget> budget_;
   overflow_policy overflow_ = overflow_policy::would_block;
+  net::liveness_ptr clock_;
 };
 
 } // namespace tao

@@ -37,12 +37,20 @@ caf::error bad_value(const char* flag, const std::string& value, const char* acc
 } // namespace
 
 void option_flags::add_connection(caf::config_option_adder& g, connection_options& o) {
-  g.add(dispatch_, "dispatch", with_default("where handlers run: scheduled or inline", dispatch_))
+  // The text flags start from what the program set, so that `apply` keeps
+  // it unless the command line or config file says otherwise.
+  dispatch_ = o.dispatch == dispatch_mode::inline_io ? "inline" : "scheduled";
+  overflow_ = o.overflow == overflow_policy::disconnect ? "disconnect" : "would_block";
+  drain_timeout_ms_ = static_cast<size_t>(o.drain_timeout.count());
+  g.add(dispatch_, "dispatch",
+        with_default("where handlers run: inline (I/O thread) or scheduled", dispatch_))
     .add(o.high_water_mark, "high-water-mark",
          with_default("outbound bytes per connection above which the overflow policy applies",
                       o.high_water_mark))
     .add(o.low_water_mark, "low-water-mark",
-         with_default("outbound bytes at which on_writable fires again", o.low_water_mark))
+         with_default("outbound bytes at which on_writable fires again (0: a quarter of the "
+                      "high-water mark)",
+                      o.low_water_mark))
     .add(overflow_, "overflow",
          with_default("above the high-water mark: would_block or disconnect", overflow_))
     .add(o.read_chunk_size, "read-chunk-size",
@@ -81,6 +89,7 @@ void option_flags::add_server(caf::config_option_adder& g, server_options& o) {
 }
 
 void option_flags::add_client(caf::config_option_adder& g, client_options& o) {
+  offline_ = o.offline == offline_writes::fail ? "fail" : "queue";
   g.add(o.host, "host", with_default("server to connect to", o.host))
     .add(o.port, "port", with_default("server port", o.port))
     .add(o.connect_timeout, "connect-timeout",
@@ -121,6 +130,10 @@ caf::error option_flags::apply(connection_options& o) const {
   else
     return bad_value("overflow", overflow_, "would_block or disconnect");
   o.drain_timeout = std::chrono::milliseconds(drain_timeout_ms_);
+  return {};
+}
+
+caf::error option_flags::apply_logging() const {
   if (!logging_bound_)
     return {};
   log_options logs;

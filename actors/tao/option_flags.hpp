@@ -23,7 +23,10 @@ namespace tao {
 ///   caf::config_option_adder group{custom_options_, "global"};
 ///   flags.add_server(group, server_opts);
 ///
-/// then, after `cfg.parse(argc, argv)`, `flags.apply(server_opts)`.
+/// then, after `cfg.parse(argc, argv)`, `flags.apply(server_opts)` (and
+/// `flags.apply_logging()` if `add_logging` was used). Values the program
+/// set before `add_server` stay unless a flag or the config file changes
+/// them.
 /// The bound objects must outlive the parse (make them members of the
 /// config). Durations are CAF timespans ("250ms", "5s"); enumerations are
 /// strings. TLS options have their own flags (see the examples'
@@ -45,18 +48,24 @@ public:
   void add_logging(caf::config_option_adder& group);
 
   /// Copies what only exists as text (enumerations, milliseconds) into
-  /// `opts` and applies the logging flags. Fails with
-  /// `errc::invalid_argument` naming the flag and its accepted values.
+  /// `opts`. Fails with `errc::invalid_argument` naming the flag and its
+  /// accepted values. Touches nothing global.
   caf::error apply(connection_options& opts) const;
+
+  /// Configures tao's logging from `--log-level` and `--log-file` (nothing
+  /// if `add_logging` was not called). Fails for an unknown level or a file
+  /// that cannot be opened.
+  caf::error apply_logging() const;
 
   /// `apply` for clients, plus the offline-write policy.
   caf::error apply(client_options& opts) const;
 
 private:
-  std::string dispatch_ = "scheduled";
-  std::string overflow_ = "would_block";
-  size_t drain_timeout_ms_ = 5000;
-  std::string offline_ = "queue";
+  // Set from the bound options by add_connection and add_client.
+  std::string dispatch_;
+  std::string overflow_;
+  size_t drain_timeout_ms_ = 0;
+  std::string offline_;
   std::string log_level_ = "info";
   std::string log_file_;
   bool logging_bound_ = false;

@@ -13,7 +13,9 @@
 #include "tao/metrics.hpp"
 #include "tao/net/tls_options.hpp"
 #include "tao/net/websocket_options.hpp"
+#include "tao/policies.hpp"
 #include "tao/protocol/codec.hpp"
+#include "tao/supervisor.hpp"
 
 namespace tao {
 
@@ -34,49 +36,6 @@ using tls_client_auth = net::tls_client_auth;
 /// allow-list, text type, limits, handshake timeout, the page's directory.
 using websocket_options = net::websocket_options;
 
-/// The protocol a server's or client's connections speak on the socket.
-enum class transport_kind {
-  /// Tao's frames straight on TCP (or TLS): Tao 1.6's wire format.
-  tcp,
-  /// WebSocket (RFC 6455): one Tao frame per message, over TLS for wss://
-  /// (see docs/websocket.md). A server on this transport also answers plain
-  /// HTTP requests with the files of `websocket.web_root`.
-  websocket,
-};
-
-/// What happens when a connection's outbound queue is above its high-water
-/// mark (Tao silently dropped the message with `ErrWouldBlock`).
-enum class overflow_policy {
-  /// The write fails with `errc::would_block`; nothing is queued. The writer
-  /// may wait for `on_writable` (queue back under the low-water mark).
-  would_block,
-  /// The connection is closed as a slow consumer (`errc::slow_consumer`,
-  /// counted); its queued bytes are discarded. Writes made above the mark
-  /// while the close is under way fail with `errc::slow_consumer`, so the
-  /// queue never exceeds the high-water mark plus one frame.
-  disconnect,
-};
-
-/// Where handlers run.
-enum class dispatch_mode {
-  /// In a per-connection actor on CAF's scheduler; frames arrive in batches
-  /// (one hop per read, not per frame). Slow handlers never stall other
-  /// connections' I/O. The default.
-  scheduled,
-  /// On the I/O (multiplexer) thread, inside the connection's broker: no hop
-  /// at all, for light handlers that never block. A slow handler stalls the
-  /// I/O of every connection.
-  inline_io,
-};
-
-/// Which side of a connection went idle (Netty's `IdleState`).
-enum class idle_kind {
-  /// Nothing was read for `read_idle_timeout`.
-  read,
-  /// Nothing was written by the connection's handlers for `write_idle_timeout`.
-  write,
-};
-
 /// Options of one connection, shared by servers and clients.
 struct connection_options {
   /// Framing; Tao's TLV with an 8 MiB limit by default (`CustomCodecOption`).
@@ -85,8 +44,9 @@ struct connection_options {
   /// Message types and their handlers (`Register`).
   tao::handlers handlers;
 
-  /// Where handlers run.
-  dispatch_mode dispatch = dispatch_mode::scheduled;
+  /// Where handlers run: on the I/O thread by default; `scheduled` for
+  /// handlers that block or compute for long.
+  dispatch_mode dispatch = dispatch_mode::inline_io;
 
   /// TLS under the framing, invisible to handlers (`TLSCredsOption`); off by
   /// default. Writes made before the handshake completed are sent once it
@@ -107,14 +67,21 @@ struct connection_options {
   /// default, counts nothing beyond the per-connection `connection_stats`.
   metrics_ptr metrics;
 
+  /// The supervisor that watches the liveness checks below (and restarts a
+  /// client by its reconnect policy). Empty, the default: each server and
+  /// client makes its own, which ends with it. Give one to share it among
+  /// several servers and clients; stop it yourself then.
+  tao::supervisor supervisor;
+
   /// Outbound bytes queued per connection (encoded, not yet on the wire) above
   /// which `overflow` applies. Tao's counterpart is `BufferSizeOption`
   /// (counted in messages there, in bytes here).
   size_t high_water_mark = 4u << 20;
 
   /// Once over the high-water mark, `on_writable` fires when the queue falls
-  /// to or below this many bytes.
-  size_t low_water_mark = 1u << 20;
+  /// to or below this many bytes. 0, the default, means a quarter of the
+  /// high-water mark; a value above the high-water mark is refused.
+  size_t low_water_mark = 0;
 
   /// Policy above the high-water mark.
   overflow_policy overflow = overflow_policy::would_block;
@@ -144,15 +111,19 @@ struct connection_options {
 
   /// Send a Tao heartbeat (type 0, int64 LE nanoseconds) every period and
   /// close the connection with `errc::heartbeat_timeout` at the first period
-  /// tick at which nothing (any frame counts) arrived for `heartbeat_misses`
-  /// periods. 0 disables both.
+  /// tick at which nothing (any byte counts) arrived for `heartbeat_misses`
+  /// periods. Time the connection itself was behind (reads paused for
+  /// inbound backpressure, bytes waiting unread in the kernel) does not
+  /// count as the peer's silence. 0 disables both.
   caf::timespan heartbeat_period{0};
 
   /// Silent periods tolerated before a heartbeat timeout.
   unsigned heartbeat_misses = 3;
 
-  /// If nothing was read for this long, `on_idle(read)` runs; without an
-  /// `on_idle` the connection is closed with `errc::idle_timeout`. 0 disables.
+  /// If no complete frame was read for this long, `on_idle(read)` runs;
+  /// without an `on_idle` the connection is closed with `errc::idle_timeout`
+  /// (a peer trickling bytes without completing a frame is idle). 0
+  /// disables.
   caf::timespan read_idle_timeout{0};
 
   /// If the handlers wrote nothing for this long, `on_idle(write)` runs;

@@ -20,6 +20,7 @@
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/endpoint_meter.hpp"
 #include "tao/detail/log.hpp"
+#include "tao/detail/validate.hpp"
 #include "tao/net/atoms.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/protocol/error.hpp"
@@ -45,21 +46,36 @@ spdlog::logger& server_log() {
 /// Refusals are logged at most once per this period, with a count.
 constexpr auto refusal_log_period = std::chrono::seconds(1);
 
+/// A connection in the server's table, from its fork until both its broker
+/// terminated and its host reported the end (`left_atom`, sent after
+/// on_close): only then do stats and metrics count it closed, so that they
+/// never show a connection gone before its close was counted.
 struct member {
   uint64_t id;
   caf::actor broker;
+  bool broker_down = false;
+  bool left = false;
 };
 
 struct server_state {
   std::shared_ptr<const server_options> options;
   std::shared_ptr<net::broker_setup> setup;
+  /// Watches every connection's liveness.
+  tao::supervisor supervisor;
   caf::io::accept_handle acceptor;
   /// Every forked connection broker, joined or not, by address.
   std::unordered_map<caf::actor_addr, member> brokers;
+  /// The broker of each entry in `brokers`, by connection id.
+  std::unordered_map<uint64_t, caf::actor_addr> broker_of;
+  /// Set when the stop timed out: brokers leave without waiting for their
+  /// (possibly blocked) handler actors.
+  bool stop_forced = false;
   /// Connections that passed on_connect, by id.
   std::unordered_map<uint64_t, connection_ref> conns;
   std::vector<std::pair<caf::timespan, connection::timer_callback>> scheds;
   bool stopping = false;
+  /// Set once the stop completed.
+  bool stopped = false;
   /// Handler actors (scheduled dispatch) that have not terminated yet: their
   /// on_close runs after their broker is gone, and stop waits for it.
   std::set<caf::actor_addr> handler_actors;
@@ -75,6 +91,7 @@ using server_actor = caf::stateful_actor<server_state, caf::io::broker>;
 
 void finish_stop(server_actor* self) {
   auto& st = self->state;
+  st.stopped = true;
   st.meter.finish();
   server_log().info("stopped ({} connections served)", st.stats.accepted);
   for (auto& rp : st.stop_waiters)
@@ -86,8 +103,19 @@ void finish_stop(server_actor* self) {
 /// Completes a stop once every broker and every handler actor is gone.
 void maybe_finish_stop(server_actor* self) {
   auto& st = self->state;
-  if (st.stopping && st.brokers.empty() && st.handler_actors.empty())
+  if (st.stopping && !st.stopped && st.brokers.empty() && st.handler_actors.empty())
     finish_stop(self);
+}
+
+/// Removes a connection whose broker and host are both done.
+void remove_member(server_actor* self, std::unordered_map<caf::actor_addr, member>::iterator i) {
+  auto& st = self->state;
+  st.conns.erase(i->second.id);
+  st.broker_of.erase(i->second.id);
+  st.brokers.erase(i);
+  ++st.stats.closed;
+  st.meter.gone();
+  maybe_finish_stop(self);
 }
 
 void begin_stop(server_actor* self) {
@@ -101,12 +129,15 @@ void begin_stop(server_actor* self) {
     maybe_finish_stop(self);
     return;
   }
-  // Joined connections close through their handler actor (frames already
-  // received are handled first); the others straight at the broker.
+  // Joined connections close through their connection's actor (frames
+  // already received are handled and pending replies awaited first); the
+  // others straight at the broker.
   for (auto& kvp : st.brokers) {
     auto i = st.conns.find(kvp.second.id);
-    auto& target = i != st.conns.end() ? i->second.actor() : kvp.second.broker;
-    caf::anon_send(target, net::close_atom::value, caf::error{}, false);
+    if (i != st.conns.end())
+      i->second.close();
+    else
+      caf::anon_send(kvp.second.broker, net::close_atom::value, caf::error{});
   }
   // Each broker resets its connection after its drain timeout. A handler
   // actor stuck in a blocking handler never forwards the close, though: after
@@ -124,9 +155,21 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   init.acceptor = doorman->hdl();
   self->add_doorman(std::move(doorman));
   tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
-  auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor());
+  init.supervisor = options->supervisor;
+  if (!init.supervisor) {
+    // Its own, on the I/O thread, ending with the server.
+    supervisor_options sup;
+    sup.owner = handle.actor();
+    init.supervisor = *tao::supervisor::spawn(self->home_system(), std::move(sup));
+  }
+  auto setup = detail::make_broker_setup(self->home_system(), options, handle, handle.actor(),
+                                         init.supervisor);
   setup->tls = std::move(tls);
   setup->websocket = std::move(websocket);
+  if (setup->websocket)
+    setup->on_unserved = [me = handle.actor()](uint64_t id, const caf::error& reason) {
+      caf::anon_send(me, unserved_atom::value, id, reason);
+    };
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
   init.setup = std::move(setup);
@@ -144,30 +187,24 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     auto i = st.brokers.find(msg.source);
     if (i == st.brokers.end())
       return;
-    st.conns.erase(i->second.id);
-    st.brokers.erase(i);
-    ++st.stats.closed;
-    st.meter.gone();
-    maybe_finish_stop(self);
+    i->second.broker_down = true;
+    // A broker that failed (rather than quit) may have taken its host with
+    // it before the host could report.
+    if (i->second.left || msg.reason || st.stop_forced)
+      remove_member(self, i);
   });
-  if (options->heartbeat_period > caf::timespan{0})
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), options->heartbeat_period,
-                           net::heartbeat_atom::value);
   return {
-    [self](net::heartbeat_atom) {
-      // One timer for every connection: each broker gets its tick on the I/O
-      // thread they all share, so a beat costs no thread hop.
-      auto& st = self->state;
-      if (st.stopping)
-        return;
-      for (auto& kvp : st.brokers)
-        caf::anon_send(kvp.second.broker, net::heartbeat_atom::value);
-      caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.options->heartbeat_period,
-                             net::heartbeat_atom::value);
-    },
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
-      if (st.stopping || st.brokers.size() >= st.options->max_connections) {
+      if (st.stopping) {
+        // The listener is closing; a connection that slipped in meanwhile is
+        // not a max_connections refusal.
+        ++st.stats.refused_stopping;
+        st.meter.refused("stopping");
+        self->close(msg.handle);
+        return;
+      }
+      if (st.brokers.size() >= st.options->max_connections) {
         ++st.stats.refused_max_connections;
         st.meter.refused("max_connections");
         self->close(msg.handle);
@@ -185,6 +222,7 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       auto broker = self->fork(net::connection_broker, msg.handle, st.setup, id);
       self->monitor(broker);
       st.brokers.emplace(broker.address(), member{id, broker});
+      st.broker_of.emplace(id, broker.address());
       ++st.stats.accepted;
       st.meter.opened();
     },
@@ -195,7 +233,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       auto& st = self->state;
       if (ref.actor() != ref.broker() && st.handler_actors.insert(ref.actor().address()).second)
         self->monitor(ref.actor());
-      if (st.brokers.count(ref.broker().address()) == 0)
+      auto i = st.brokers.find(ref.broker().address());
+      if (i == st.brokers.end() || i->second.broker_down || i->second.left)
         return; // already gone
       if (st.stopping) {
         ref.close();
@@ -205,9 +244,9 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
       for (auto& [period, f] : st.scheds)
         caf::anon_send(ref.actor(), sched_atom::value, period, f);
     },
-    [self](left_atom, uint64_t, const caf::error& reason, bool) {
-      // Connections leave the table when their broker terminates (down
-      // handler); this counts why they ended.
+    [self](left_atom, uint64_t id, const caf::error& reason, bool) {
+      // Counts why the connection ended; it leaves the table once its broker
+      // terminated as well.
       auto& st = self->state;
       st.meter.closed(reason);
       if (protocol::is(reason, errc::refused)) {
@@ -217,6 +256,29 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         ++st.stats.tls_failures;
         st.meter.refused("tls");
       }
+      st.conns.erase(id);
+      auto b = st.broker_of.find(id);
+      if (b == st.broker_of.end())
+        return;
+      auto i = st.brokers.find(b->second);
+      i->second.left = true;
+      if (i->second.broker_down)
+        remove_member(self, i);
+    },
+    [self](unserved_atom, uint64_t id, const caf::error& reason) {
+      // A connection that never reached on_connect (no left_atom follows).
+      auto& st = self->state;
+      if (protocol::is(reason, errc::tls_failure)) {
+        ++st.stats.tls_failures;
+        st.meter.refused("tls");
+      }
+      auto b = st.broker_of.find(id);
+      if (b == st.broker_of.end())
+        return;
+      auto i = st.brokers.find(b->second);
+      i->second.left = true;
+      if (i->second.broker_down)
+        remove_member(self, i);
     },
     [self](metrics_tick_atom) {
       auto& st = self->state;
@@ -284,10 +346,17 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     [self](stop_timeout_atom) {
       // A handler that blocks must not hold the stop up: wait for brokers only.
       self->state.handler_actors.clear();
+      self->state.stop_forced = true;
+      for (auto i = self->state.brokers.begin(); i != self->state.brokers.end();) {
+        auto next = std::next(i);
+        if (i->second.broker_down)
+          remove_member(self, i);
+        i = next;
+      }
       maybe_finish_stop(self);
       for (auto& kvp : self->state.brokers)
-        caf::anon_send(kvp.second.broker, net::close_atom::value,
-                       protocol::make_error(errc::closed, "server stop timed out"), true);
+        caf::anon_send(kvp.second.broker, net::abort_atom::value,
+                       protocol::make_error(errc::closed, "server stop timed out"));
     },
     [self](stop_atom) {
       auto rp = self->make_response_promise();
@@ -301,13 +370,10 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
 } // namespace
 
 caf::expected<server> server::start(caf::actor_system& sys, server_options opts) {
-  if (!opts.codec)
-    return protocol::make_error(errc::invalid_argument, "no codec");
+  if (auto err = detail::validate(sys, opts))
+    return err;
   if (opts.max_connections == 0)
     return protocol::make_error(errc::invalid_argument, "max_connections must be positive");
-  if (opts.read_chunk_size == 0 || opts.high_water_mark == 0)
-    return protocol::make_error(errc::invalid_argument,
-                                "read_chunk_size and high_water_mark must be positive");
   auto tls = net::tls_context::make_if_enabled(net::tls_role::server, opts.tls);
   if (!tls)
     return tls.error();

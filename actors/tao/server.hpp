@@ -42,6 +42,8 @@ struct server_stats {
   uint64_t refused_max_connections = 0;
   /// Connections refused by on_connect.
   uint64_t refused_on_connect = 0;
+  /// Connections that arrived while the server was stopping, closed at once.
+  uint64_t refused_stopping = 0;
   /// Connections closed since start.
   uint64_t closed = 0;
   /// Connections that failed their TLS handshake or a TLS record (a
@@ -64,8 +66,8 @@ struct server_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
   return f(caf::meta::type_name("tao.server_stats"), x.connections, x.accepted,
-           x.refused_max_connections, x.refused_on_connect, x.closed, x.tls_failures,
-           x.websocket_upgrades, x.http_requests, x.websocket_handshake_failures,
+           x.refused_max_connections, x.refused_on_connect, x.refused_stopping, x.closed,
+           x.tls_failures, x.websocket_upgrades, x.http_requests, x.websocket_handshake_failures,
            x.websocket_protocol_failures);
 }
 

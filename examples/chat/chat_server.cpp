@@ -101,8 +101,11 @@ int main(int argc, char** argv) {
     return err ? 1 : 0;
   caf::actor_system sys{cfg};
   auto opts = cfg.server;
-  if (auto err = cfg.flags.apply(opts))
-    return std::cerr << tao::protocol::render(err) << '\n', 1;
+  auto flag_err = cfg.flags.apply(opts);
+  if (!flag_err)
+    flag_err = cfg.flags.apply_logging();
+  if (flag_err)
+    return std::cerr << tao::protocol::render(flag_err) << '\n', 1;
   opts.tls = cfg.tls.server_options();
   if (!cfg.metrics.empty()) {
     opts.metrics = std::make_shared<tao::metrics>();

@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(forced_reservations_balance) {
       sizes gen{static_cast<uint32_t>(100 + t), 64};
       for (int i = 0; i < ops; ++i) {
         auto n = gen.next();
-        if (budget.force_reserve(n))
+        if (budget.force_reserve(n) == tao::net::reserve_status::above_high_water_mark)
           ++crossings;
         if (budget.release(n))
           ++drains;
@@ -187,6 +187,57 @@ BOOST_AUTO_TEST_CASE(forced_reservations_balance) {
   BOOST_CHECK_EQUAL(budget.queued(), 0u);
   // Each drain notification ends an episode that some crossing started.
   BOOST_CHECK_LE(drains.load(), crossings.load());
+}
+
+// Writers reserve while the broker closes the budget: every reservation
+// made before the close is in the count the close returns (so a connection
+// that ends can report exactly what did not go out), and none succeeds
+// after it.
+BOOST_AUTO_TEST_CASE(close_counts_every_earlier_reservation) {
+  constexpr int writers = 3;
+  constexpr int rounds = 200;
+  for (int round = 0; round < rounds; ++round) {
+    tao::net::outbound_budget budget{size_t{1} << 40, 0};
+    std::atomic<bool> go{false};
+    std::atomic<size_t> reserved{0};
+    std::atomic<size_t> refused_after_close{0};
+    std::atomic<size_t> reserved_after_close{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        sizes gen{static_cast<uint32_t>(round * writers + w + 1), 512};
+        while (!go.load()) {
+        }
+        for (int i = 0; i < 2000; ++i) {
+          auto n = gen.next();
+          bool was_closed = budget.closed();
+          auto status = w % 2 == 0 ? budget.force_reserve(n)
+                                   : (budget.try_reserve(n) ? tao::net::reserve_status::reserved
+                                                            : tao::net::reserve_status::closed);
+          if (status == tao::net::reserve_status::closed) {
+            ++refused_after_close;
+            break;
+          }
+          reserved += n;
+          if (was_closed)
+            ++reserved_after_close;
+        }
+      });
+    }
+    go = true;
+    auto at_close = budget.close();
+    for (auto& t : threads)
+      t.join();
+    // Nothing was released: whatever got reserved did so before the close.
+    BOOST_REQUIRE_EQUAL(at_close, reserved.load());
+    BOOST_REQUIRE_EQUAL(budget.queued(), reserved.load());
+    BOOST_REQUIRE_EQUAL(reserved_after_close.load(), 0u);
+    BOOST_REQUIRE(!budget.writable());
+    BOOST_REQUIRE_EQUAL(budget.close(), reserved.load()); // idempotent
+    budget.release(reserved.load());
+    BOOST_REQUIRE_EQUAL(budget.queued(), 0u);
+    BOOST_REQUIRE(budget.closed());
+  }
 }
 
 // A broker adds batches and stops at a full window; the handler consumes

@@ -54,14 +54,15 @@ BOOST_AUTO_TEST_CASE(defaults_stay_without_flags) {
   BOOST_REQUIRE(!cfg.server_flags.apply(s));
   tao::server_options defaults;
   BOOST_CHECK_EQUAL(s.max_connections, defaults.max_connections);
-  BOOST_CHECK(s.dispatch == tao::dispatch_mode::scheduled);
+  BOOST_CHECK(s.dispatch == defaults.dispatch);
+  BOOST_CHECK(s.dispatch == tao::dispatch_mode::inline_io);
   BOOST_CHECK(s.drain_timeout == defaults.drain_timeout);
 }
 
 BOOST_AUTO_TEST_CASE(command_line) {
   config cfg;
   auto err = parse(cfg, {"--server.max-connections=7", "--server.heartbeat-period=250ms",
-                         "--server.dispatch=inline", "--server.overflow=disconnect",
+                         "--server.dispatch=scheduled", "--server.overflow=disconnect",
                          "--server.drain-timeout-ms=1500", "--client.reconnect",
                          "--client.reconnect-max-attempts=4", "--client.offline=fail",
                          "--client.host=::1", "--client.port=4242"});
@@ -70,7 +71,7 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_REQUIRE(!cfg.server_flags.apply(s));
   BOOST_CHECK_EQUAL(s.max_connections, 7u);
   BOOST_CHECK(s.heartbeat_period == 250ms);
-  BOOST_CHECK(s.dispatch == tao::dispatch_mode::inline_io);
+  BOOST_CHECK(s.dispatch == tao::dispatch_mode::scheduled);
   BOOST_CHECK(s.overflow == tao::overflow_policy::disconnect);
   BOOST_CHECK(s.drain_timeout == 1500ms);
   auto c = cfg.client;
@@ -80,6 +81,43 @@ BOOST_AUTO_TEST_CASE(command_line) {
   BOOST_CHECK(c.offline == tao::offline_writes::fail);
   BOOST_CHECK_EQUAL(c.host, "::1");
   BOOST_CHECK_EQUAL(c.port, 4242);
+}
+
+// Values the program set before binding the flags stay when no flag or
+// config entry changes them (apply used to reset the text-backed ones to
+// the flags' own defaults).
+struct preset_config : caf::actor_system_config {
+  tao::server_options server;
+  tao::client_options client;
+  tao::option_flags server_flags;
+  tao::option_flags client_flags;
+  preset_config() {
+    server.dispatch = tao::dispatch_mode::scheduled;
+    server.overflow = tao::overflow_policy::disconnect;
+    server.drain_timeout = 1234ms;
+    client.offline = tao::offline_writes::fail;
+    caf::config_option_adder srv{custom_options_, "server"};
+    server_flags.add_server(srv, server);
+    caf::config_option_adder cli{custom_options_, "client"};
+    client_flags.add_client(cli, client);
+  }
+};
+
+BOOST_AUTO_TEST_CASE(values_set_before_binding_stay) {
+  preset_config cfg;
+  std::vector<char*> argv{const_cast<char*>("test")};
+  BOOST_REQUIRE(!cfg.parse(1, argv.data()));
+  auto s = cfg.server;
+  BOOST_REQUIRE(!cfg.server_flags.apply(s));
+  BOOST_CHECK(s.dispatch == tao::dispatch_mode::scheduled);
+  BOOST_CHECK(s.overflow == tao::overflow_policy::disconnect);
+  BOOST_CHECK(s.drain_timeout == 1234ms);
+  auto c = cfg.client;
+  BOOST_REQUIRE(!cfg.client_flags.apply(c));
+  BOOST_CHECK(c.offline == tao::offline_writes::fail);
+  // Nothing global happens in apply: logging is apply_logging's, and does
+  // nothing without add_logging.
+  BOOST_CHECK(!cfg.server_flags.apply_logging());
 }
 
 BOOST_AUTO_TEST_CASE(config_file) {

@@ -40,12 +40,16 @@ struct loopback_fixture {
     sys.reset();
   }
 
-  /// Stops `srv` and waits (at most 20 s) until it is done.
+  /// Stops `srv` and waits (at most 20 s) until it is done and its actor
+  /// terminated (the stop's reply comes just before that).
   void stop(const tao::server& srv) {
     caf::scoped_actor self{*sys};
+    self->monitor(srv.actor());
     self->request(srv.actor(), std::chrono::seconds(20), tao::stop_atom::value)
       .receive([] {},
                [](caf::error& err) { BOOST_FAIL("stop failed: " << tao::protocol::render(err)); });
+    self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >>
+                                                 [] { BOOST_FAIL("server did not terminate"); });
   }
 
   /// Waits (at most 10 s) until `whom` terminated.

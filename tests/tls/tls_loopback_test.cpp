@@ -22,6 +22,7 @@
 #include "tao/protocol/byte_order.hpp"
 
 #include "support/child_process.hpp"
+#include "support/listening.hpp"
 #include "support/loopback.hpp"
 #include "support/test_certs.hpp"
 #include "support/tlv_socket.hpp"
@@ -243,8 +244,10 @@ BOOST_AUTO_TEST_CASE(tao_client_to_openssl_s_server) {
     {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
      certs()("server.pem"), "-key", certs()("server.key"), "-quiet"}};
   BOOST_REQUIRE(s_server.running());
+  // Connect once s_server listens (it takes a while to start on a loaded
+  // machine); retries are only a fallback.
+  BOOST_REQUIRE(tao::test::await_listening(port));
   auto opts = client_options(port, certs().client());
-  // s_server may not listen yet: retry quickly until it does.
   opts.reconnect.enabled = true;
   opts.reconnect.initial_delay = 20ms;
   opts.reconnect.max_delay = 100ms;

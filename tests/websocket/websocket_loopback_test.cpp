@@ -168,7 +168,9 @@ struct fixture : tao::test::loopback_fixture {
     BOOST_TEST(log.wait_for("client got blob 1048576"));
     cli.close();
     await_exit(cli.actor());
-    BOOST_TEST(log.wait_for("server close none"));
+    auto closed = log.wait_for("server close none");
+    BOOST_TEST_INFO(log.latest("server close text"));
+    BOOST_TEST(closed);
     stop(srv);
   }
 };
@@ -340,6 +342,44 @@ BOOST_AUTO_TEST_CASE(heartbeats_are_pings_and_pongs_keep_the_connection) {
   BOOST_TEST(frames.back().opcode == 8);
   BOOST_TEST(frames.back().close_code() == 1001);
   BOOST_TEST(log.wait_for("server close heartbeat_timeout"));
+  stop(srv);
+}
+
+BOOST_AUTO_TEST_CASE(a_close_waits_for_the_peers_close_frame_within_the_drain_timeout) {
+  // The server closes after "bye"; as the initiator it keeps the stream
+  // open until the peer's close frame came (then FIN at once), or until the
+  // drain timeout passed.
+  auto sopts = echo_server();
+  sopts.drain_timeout = 1500ms;
+  sopts.handlers = tao::handlers{};
+  sopts.handlers.on<text_line>([](tao::connection& c, const text_line& m) {
+    if (m.text == "bye")
+      c.close();
+  });
+  auto srv = start_server(std::move(sopts));
+  auto eof_after_close_frame = [&](bool answer) {
+    tao::test::tlv_socket sock{srv.port()};
+    auto pending = raw_upgrade(sock);
+    BOOST_REQUIRE(sock.send_raw(tao::test::client_frame(2, tao::test::tao_message(1, "bye"))));
+    auto frames = read_frames(sock, pending, 1);
+    BOOST_REQUIRE_EQUAL(frames.size(), 1u);
+    BOOST_TEST(frames[0].opcode == 8);
+    BOOST_TEST(frames[0].close_code() == 1000);
+    auto t0 = std::chrono::steady_clock::now();
+    // A message after the server's close frame is dropped, not echoed.
+    BOOST_REQUIRE(sock.send_raw(tao::test::client_frame(2, tao::test::tao_message(1, "late"))));
+    if (answer)
+      BOOST_REQUIRE(sock.send_raw(tao::test::client_frame(8, tao::test::close_payload(1000))));
+    auto rest = read_until(sock, [](const std::string&) { return false; }); // until the FIN
+    BOOST_TEST(rest.empty());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                 - t0)
+      .count();
+  };
+  BOOST_TEST(eof_after_close_frame(true) < 1500);
+  BOOST_TEST(log.wait_for("server close none", 1));
+  BOOST_TEST(eof_after_close_frame(false) >= 1500);
+  BOOST_TEST(log.wait_for("server close none", 2));
   stop(srv);
 }
 

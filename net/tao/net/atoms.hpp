@@ -4,18 +4,32 @@
 
 namespace tao::net {
 
-/// `(write_atom, byte_buffer)`: append already-framed bytes to a connection's
-/// output. The sender must have reserved the bytes in the connection's
-/// `outbound_budget`.
+/// `(write_atom, byte_buffer)` to a connection broker: append already-framed
+/// bytes to the output. The sender must have reserved the bytes in the
+/// connection's `outbound_budget`.
 using write_atom = caf::atom_constant<caf::atom("tao_write")>;
 
-/// `(close_atom, caf::error reason, bool abort)`: close a connection. A
-/// graceful close (abort = false) delivers every queued byte, then sends FIN;
-/// abort discards them and resets the connection.
+/// `(close_atom, caf::error reason)`: close gracefully, after the pending
+/// work. To a broker: deliver every byte reserved so far, then FIN. To a
+/// connection actor: handle the frames already received (and wait for
+/// pending replies), then close the broker so.
 using close_atom = caf::atom_constant<caf::atom("tao_close")>;
+
+/// `(abort_atom, caf::error reason)` to a connection broker: reset the
+/// connection now, discarding what is queued.
+using abort_atom = caf::atom_constant<caf::atom("tao_abort")>;
+
+/// `(fail_atom, caf::error reason)` to a connection broker: the connection
+/// failed (dead peer, protocol error): stop reading, report the error and
+/// close after the frames already handed over are handled.
+using fail_atom = caf::atom_constant<caf::atom("tao_fail")>;
 
 /// `(frames_atom, frame_batch)`: frames a connection broker read, in order.
 using frames_atom = caf::atom_constant<caf::atom("tao_frames")>;
+
+/// `(input_closed_atom, caf::error reason)`: the peer ended its input; the
+/// write side stays open until the connection closes it.
+using input_closed_atom = caf::atom_constant<caf::atom("tao_inend")>;
 
 /// `(closed_atom, caf::error reason)`: the connection is gone; last message a
 /// connection broker sends to its sink actor.
@@ -27,12 +41,14 @@ using resume_atom = caf::atom_constant<caf::atom("tao_resume")>;
 /// `(writable_atom)`: the outbound queue fell to the low-water mark.
 using writable_atom = caf::atom_constant<caf::atom("tao_wrtbl")>;
 
-/// `(error_atom, caf::error)`: a non-fatal error seen by the broker (e.g. a
-/// frame of unknown type when the broker counts them).
+/// `(error_atom, caf::error)`: a non-fatal error seen by the broker.
 using error_atom = caf::atom_constant<caf::atom("tao_error")>;
 
-/// `(heartbeat_atom)`: a heartbeat tick for a connection broker: send a Tao
-/// heartbeat, or close if the peer stayed silent too long.
+/// `(tls_atom, tls_session)`: the TLS handshake completed.
+using tls_atom = caf::atom_constant<caf::atom("tao_tls")>;
+
+/// `(heartbeat_atom)` to a connection broker: send a Tao heartbeat now
+/// (skipped above the high-water mark).
 using heartbeat_atom = caf::atom_constant<caf::atom("tao_hbeat")>;
 
 /// `(timer_atom, uint64_t id)`: a connection timer fired.

@@ -26,6 +26,10 @@ void connection_sink::on_open() {
   // nop
 }
 
+void connection_sink::on_tls_established(const tls_session&) {
+  // nop
+}
+
 bool connection_sink::on_input_closed(const caf::error&) {
   return false;
 }
@@ -62,16 +66,25 @@ int64_t fd_of(const connection_broker_state& st) {
   return st.setup->simulated ? -1 : static_cast<int64_t>(st.hdl.id());
 }
 
+bool accepting_reads(const connection_broker_state& st) {
+  return st.phase == broker_phase::open && !st.failure;
+}
+
 /// Ends the connection: tells the sink (once) and quits.
 void finish(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
-  if (st.finished)
+  if (st.phase == broker_phase::finished)
     return;
   // The sink stays alive until the state is destroyed: we may be inside one
   // of its callbacks right now.
-  st.finished = true;
+  st.phase = broker_phase::finished;
+  st.info.budget->close();
+  st.info.clock->broker = nullptr;
+  st.info.clock->connection_actor = nullptr;
   if (st.sink)
     st.sink->on_closed(reason);
+  else if (st.setup->on_unserved)
+    st.setup->on_unserved(st.info.id, reason);
   // CAF 0.17 keeps a monitor's record (and, through it, this broker's
   // memory) in the monitored actor until that one exits: a long-lived
   // server or client would hold about 1.5 KiB per connection it ever had.
@@ -84,7 +97,7 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
 
 void abort_connection(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
-  st.closing = true;
+  st.info.budget->close();
   socket_ops::abort(fd_of(st));
   if (self->valid(st.hdl)) {
     self->wr_buf(st.hdl).clear();
@@ -93,44 +106,69 @@ void abort_connection(connection_broker_actor* self, const caf::error& reason) {
   finish(self, reason);
 }
 
-/// Completes a graceful close once every queued byte reached the kernel.
-void complete_close(connection_broker_actor* self) {
+void end_tls(connection_broker_actor* self);
+
+void end_websocket(connection_broker_actor* self);
+
+/// Completes a graceful close once every byte reserved before it reached the
+/// kernel: with WebSocket, sends the close frame and waits for it and for
+/// the peer's close frame (unless the peer closed first or ended its input);
+/// with TLS, sends close_notify and waits for it too; then FIN.
+void maybe_complete_close(connection_broker_actor* self) {
   auto& st = self->state;
+  if (st.phase != broker_phase::closing || st.info.budget->queued() > 0)
+    return;
+  if (st.ws && !st.ws_closed) {
+    st.ws_closed = true;
+    end_websocket(self);
+    if (st.phase != broker_phase::closing || st.info.budget->queued() > 0)
+      return;
+  }
+  if (st.ws_awaiting_close)
+    return;
+  if (st.tls && !st.tls_closed) {
+    st.tls_closed = true;
+    end_tls(self);
+    if (st.info.budget->queued() > 0)
+      return;
+  }
   if (self->valid(st.hdl))
     self->close(st.hdl); // sends FIN after CAF's buffer drained
   finish(self, st.close_reason);
 }
 
-void end_tls(connection_broker_actor* self);
-
-void end_websocket(connection_broker_actor* self);
-
-void begin_close(connection_broker_actor* self, caf::error reason, bool abort) {
+void begin_close(connection_broker_actor* self, caf::error reason) {
   auto& st = self->state;
-  if (abort) {
-    abort_connection(self, st.closing ? st.close_reason : reason);
+  if (st.phase == broker_phase::closing || st.phase == broker_phase::finished)
     return;
-  }
-  if (st.closing)
-    return;
-  st.closing = true;
+  st.phase = broker_phase::closing;
   st.close_reason = std::move(reason);
+  // Writers learn from now on that the connection is closing; what they
+  // reserved before still goes out, before the FIN.
+  st.info.budget->close();
   if (!self->valid(st.hdl)) {
     finish(self, st.close_reason);
     return;
   }
-  self->halt(st.hdl);
-  if (st.ws)
-    end_websocket(self);
-  if (st.tls)
-    end_tls(self);
-  self->flush(st.hdl);
-  if (st.info.budget->queued() == 0) {
-    complete_close(self);
-    return;
+  if (st.ws && st.ws->established() && !st.ws->finished() && !st.input_ended && !st.failure) {
+    // The initiator of a WebSocket close waits for the peer's close frame
+    // before it closes the stream (RFC 6455 7.1.1), so that the peer
+    // (usually the server) closes TCP first and no reset discards the last
+    // bytes: reads go on, messages are dropped.
+    st.ws_awaiting_close = true;
+    self->trigger(st.hdl);
+  } else {
+    self->halt(st.hdl);
   }
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
-                         drain_atom::value);
+  // Bytes held for a WebSocket upgrade that never completed can never go
+  // out.
+  if (st.ws && !st.ws->established())
+    st.info.budget->release(st.ws->discard_held());
+  self->flush(st.hdl);
+  maybe_complete_close(self);
+  if (st.phase == broker_phase::closing)
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
+                           drain_atom::value);
 }
 
 /// Appends bytes ready for the wire (plaintext or TLS records) to CAF's
@@ -146,6 +184,7 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   else
     buf.insert(buf.end(), bytes.begin(), bytes.end());
   self->flush(st.hdl);
+  st.info.clock->last_output = self->clock().now();
   if (st.setup->simulated) {
     // CAF's test multiplexer never acknowledges writes: its output buffer
     // stands for the kernel, so the bytes count as written once there.
@@ -154,12 +193,15 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
 }
 
 /// Trades `consumed` reserved bytes that a layer (TLS, WebSocket) turned
-/// into `produced` bytes in the budget, so the queue stays exact.
+/// into `produced` bytes in the budget, so the queue stays exact: the
+/// layer's own bytes (handshakes, alerts, pongs, close frames) are added,
+/// bytes that left smaller are released.
 void trade(connection_broker_actor* self, size_t consumed, size_t produced) {
   auto& st = self->state;
   if (produced >= consumed)
-    st.info.budget->force_reserve(produced - consumed);
-  else if (st.info.budget->release(consumed - produced) && !st.closing && !st.finished && st.sink)
+    st.info.budget->add(produced - consumed);
+  else if (st.info.budget->release(consumed - produced) && st.phase == broker_phase::open
+           && st.sink)
     st.sink->on_writable();
 }
 
@@ -173,9 +215,9 @@ void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& ciph
   send_raw(self, std::move(cipher));
 }
 
-/// Sends reserved bytes below the WebSocket layer: encrypted with TLS, or
-/// as they are. On a TLS error the bytes are released and the error
-/// returned.
+/// Sends reserved bytes that are ready for the stream (framed bytes, or
+/// WebSocket messages): encrypted with TLS, or as they are. On a TLS error
+/// the bytes are released and the error returned.
 caf::error send_stream(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   if (!st.tls) {
@@ -195,13 +237,14 @@ caf::error send_stream(connection_broker_actor* self, protocol::byte_buffer&& by
 /// (fatal protocol, TLS and liveness errors).
 void fail_connection(connection_broker_actor* self, const caf::error& err) {
   auto& st = self->state;
-  if (st.finished)
+  if (st.phase == broker_phase::finished)
     return;
   if (!st.failure)
     st.failure = err;
-  self->halt(st.hdl);
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
   if (!st.sink) {
-    begin_close(self, err, false);
+    begin_close(self, err);
     return;
   }
   st.sink->on_error(err);
@@ -209,42 +252,49 @@ void fail_connection(connection_broker_actor* self, const caf::error& err) {
 }
 
 /// Sends what the WebSocket channel produced: the budget trades the framed
-/// bytes that left as messages (or were dropped) for the message bytes
-/// (the 101, pongs and close frames count as well), then they go down to
+/// bytes that left as messages (or were dropped) for the message bytes (the
+/// 101, pongs, pings and close frames count as well); then they go down to
 /// TLS or the socket.
 void send_ws_output(connection_broker_actor* self, protocol::byte_buffer&& wire) {
   auto& st = self->state;
   trade(self, st.ws->take_consumed(), wire.size());
+  // Once a close frame went out (ours or the answer to the peer's) or the
+  // channel failed, no message can follow: writers learn it from the
+  // budget rather than having their bytes dropped.
+  if (st.ws->finished() || st.ws->close_code_sent() != 0)
+    st.info.budget->close();
   if (wire.empty())
     return;
   if (auto err = send_stream(self, std::move(wire)))
     fail_connection(self, err);
 }
 
-/// The WebSocket side of a graceful close: a close frame with the code for
-/// the reason, or, before the upgrade completed, dropping what waited for it.
+/// The WebSocket side of a graceful close, after every reserved byte went
+/// out: a close frame with the code for the reason (nothing if the channel
+/// already finished or never upgraded).
 void end_websocket(connection_broker_actor* self) {
   auto& st = self->state;
   st.info.budget->release(st.ws->discard_held());
-  auto code = websocket_close_code(st.close_reason);
   const auto& r = st.close_reason;
   std::string text = r && r.category() == protocol::error_category()
                        ? protocol::to_string(static_cast<errc>(r.code()))
                        : "";
   protocol::byte_buffer wire;
-  st.ws->close(code, text, wire);
+  st.ws->close(websocket_close_code(r), text, wire);
   send_ws_output(self, std::move(wire));
 }
 
-/// The channel finished (the peer's close answered, a page served): like
-/// the peer's end of input, the sink closes after the frames it got.
+/// The channel finished: the peer's close was answered or a page served.
+/// Like the peer's end of input, but nothing can go out any more: the sink
+/// closes after the frames it got.
 void websocket_finished(connection_broker_actor* self) {
   auto& st = self->state;
-  if (st.closing || st.finished)
+  if (st.phase != broker_phase::open && st.phase != broker_phase::half_open)
     return;
-  self->halt(st.hdl);
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
   if (!st.sink) {
-    begin_close(self, st.ws->end_reason(), false);
+    begin_close(self, st.ws->end_reason());
     return;
   }
   st.sink->on_close_request(st.ws->end_reason());
@@ -266,20 +316,18 @@ void end_tls(connection_broker_actor* self) {
 void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   auto n = bytes.size();
-  // Writes that arrive after a close started are dropped: a graceful close
-  // delivers what was queued before it, and must not wait for a writer that
-  // keeps going.
-  if (st.closing || st.finished || !self->valid(st.hdl)) {
+  // A graceful close delivers what writers reserved before it began, also
+  // when their bytes arrive after it (the closed budget refuses later
+  // writers, so nobody keeps it open). A reset connection drops them.
+  if (st.phase == broker_phase::finished || st.ws_closed || st.tls_closed || !self->valid(st.hdl)) {
     st.info.budget->release(n);
-    // A close waiting for the queue to drain counted these bytes, which the
-    // writer reserved before the close began: the queue may be empty now.
-    if (st.closing && !st.finished && st.info.budget->queued() == 0)
-      complete_close(self);
     return;
   }
   if (st.setup->on_write)
     st.setup->on_write(bytes);
   if (st.ws) {
+    // Messages (or pings for heartbeats); the channel drops what comes
+    // after its close frame, and counts every byte as consumed.
     protocol::byte_buffer wire;
     auto err = st.ws->write(bytes.data(), n, wire);
     send_ws_output(self, std::move(wire));
@@ -291,13 +339,15 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     fail_connection(self, err);
     return;
   }
+  if (st.phase == broker_phase::closing) {
+    maybe_complete_close(self);
+    return;
+  }
   if (st.setup->disconnect_slow_consumers && st.info.budget->queued() > st.setup->high_water_mark)
-    begin_close(
-      self,
-      protocol::make_error(errc::slow_consumer, std::to_string(st.info.budget->queued())
+    abort_connection(self, protocol::make_error(errc::slow_consumer,
+                                                std::to_string(st.info.budget->queued())
                                                   + " bytes queued, the high-water mark is "
-                                                  + std::to_string(st.setup->high_water_mark)),
-      true);
+                                                  + std::to_string(st.setup->high_water_mark)));
 }
 
 /// Adapts the read size to the traffic: CAF 0.17 keeps (and zero-fills) a
@@ -317,23 +367,28 @@ void adapt_read_size(connection_broker_actor* self, size_t bytes_read) {
     self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_chunk));
 }
 
-/// One heartbeat tick: close a silent peer, otherwise send a heartbeat.
-void heartbeat_tick(connection_broker_actor* self) {
+/// Sends one Tao heartbeat, unless the connection is past writing or its
+/// queue is above the high-water mark (the peer is alive but slow: skip the
+/// beat rather than queue more). Codecs that cannot carry type 0 send none.
+/// A WebSocket connection sends a ping instead (its pong, like any bytes,
+/// counts as input).
+void send_heartbeat(connection_broker_actor* self) {
   auto& st = self->state;
   const auto& setup = *st.setup;
-  if (st.closing || st.finished || setup.heartbeat_period <= caf::timespan{0})
+  if (st.phase != broker_phase::open && st.phase != broker_phase::half_open)
     return;
-  auto now = self->clock().now();
-  auto silent = now - st.last_frame;
-  if (silent >= setup.heartbeat_period * std::max(1u, setup.heartbeat_misses)) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
-    auto err = protocol::make_error(errc::heartbeat_timeout,
-                                    "nothing received for " + std::to_string(ms) + " ms");
-    fail_connection(self, err);
+  if (st.ws) {
+    if (!st.ws->established() || !st.info.budget->writable())
+      return;
+    protocol::byte_buffer ping;
+    st.ws->ping({}, ping);
+    if (ping.empty())
+      return;
+    send_ws_output(self, std::move(ping));
+    if (setup.on_heartbeat_sent)
+      setup.on_heartbeat_sent();
     return;
   }
-  // Skip the beat (the peer is alive but slow) rather than queue above the
-  // high-water mark; codecs that cannot carry type 0 send none.
   protocol::byte_buffer beat;
   if (st.info.budget->writable()
       && !protocol::encode_message(*setup.codec, protocol::heartbeat::now(), beat)
@@ -342,9 +397,26 @@ void heartbeat_tick(connection_broker_actor* self) {
     if (setup.on_heartbeat_sent)
       setup.on_heartbeat_sent();
   }
-  if (setup.self_timed_heartbeats)
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), setup.heartbeat_period,
-                           heartbeat_atom::value);
+}
+
+/// The peer ended its input (FIN, or TLS close_notify). The sink may keep
+/// the write side for the replies it still owes; otherwise the connection
+/// ends with `reason`.
+void input_ended(connection_broker_actor* self, const caf::error& reason) {
+  auto& st = self->state;
+  st.input_ended = true;
+  // Half-open before the sink hears of it: the sink may close (or reset)
+  // the connection from inside the call.
+  st.phase = broker_phase::half_open;
+  if (st.scribe && st.scribe->detached()) {
+    // CAF 0.17 detaches the scribe at read EOF: re-adopt it (reads stay
+    // off) so that the replies go out through the normal write path.
+    self->add_scribe(st.scribe);
+  } else if (self->valid(st.hdl)) {
+    self->halt(st.hdl);
+  }
+  if (!st.sink || !st.sink->on_input_closed(reason))
+    finish(self, reason);
 }
 
 /// Creates the connection's TLS session, sends a client's hello and arms the
@@ -372,9 +444,18 @@ bool start_tls(connection_broker_actor* self) {
   return true;
 }
 
-/// Creates the connection's WebSocket channel, sends a client's upgrade
-/// request (held by TLS until its handshake is done) and arms the upgrade
-/// timeout.
+/// Tells the sink of the completed TLS handshake, once (a WebSocket
+/// connection's sink is made after the handshake).
+void announce_tls(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (st.tls_announced || !st.sink || !st.tls->established())
+    return;
+  st.tls_announced = true;
+  st.sink->on_tls_established(st.tls->session());
+}
+
+/// Sends a client's upgrade request (held by TLS until its handshake is
+/// done) and arms the upgrade timeout.
 void start_websocket(connection_broker_actor* self) {
   auto& st = self->state;
   protocol::byte_buffer wire;
@@ -384,21 +465,227 @@ void start_websocket(connection_broker_actor* self) {
                          st.setup->websocket->options().handshake_timeout, ws_timeout_atom::value);
 }
 
-/// Makes the sink once the WebSocket upgrade completed and adds its
-/// handlers. Returns false if the factory refused the connection (closed).
+/// Makes the sink once the WebSocket upgrade completed: the connection
+/// starts now (its clock too, so that the supervisor the sink registers
+/// with counts first-message and idle times from here), and the sink's
+/// handlers join the broker's. Returns false if the connection did not
+/// survive it (refused by the factory, or closed by the sink at once).
 bool open_sink(connection_broker_actor* self) {
   auto& st = self->state;
+  auto& clock = *st.info.clock;
+  clock.opened = self->clock().now();
+  clock.last_input = clock.opened;
+  clock.last_frame = clock.opened;
+  clock.last_output = clock.opened;
   st.sink = st.setup->make_sink(*st.io, st.info);
   if (!st.sink) {
-    self->close(st.hdl);
-    st.finished = true;
-    self->quit();
+    abort_connection(self, protocol::make_error(errc::refused, "refused by the sink factory"));
     return false;
   }
   if (auto extra = st.sink->extra_handlers())
     self->become(st.handlers.or_else(extra));
   st.sink->on_open();
+  if (st.tls && accepting_reads(st))
+    announce_tls(self);
+  return accepting_reads(st);
+}
+
+/// Runs received bytes through TLS. Returns false if the connection failed;
+/// otherwise points `data`/`size` at the plaintext.
+bool decrypt(connection_broker_actor* self, const char*& data, size_t& size) {
+  auto& st = self->state;
+  st.tls_plain.clear();
+  protocol::byte_buffer cipher;
+  auto err = st.tls->read(data, size, st.tls_plain, cipher);
+  send_tls_output(self, std::move(cipher));
+  if (err) {
+    fail_connection(self, err);
+    return false;
+  }
+  announce_tls(self);
+  data = st.tls_plain.data();
+  size = st.tls_plain.size();
   return true;
+}
+
+/// What writers handed over and the peer will never get, after a reset:
+/// bytes still queued here (the closed budget counts every reservation made
+/// so far) plus bytes the kernel took that the peer never acknowledged.
+caf::error reset_loss(connection_broker_actor* self, const socket_ops::tcp_end& end) {
+  auto& st = self->state;
+  auto lost = uint64_t{st.info.budget->close()};
+  if (end.bytes_acked) {
+    auto acked = *end.bytes_acked - std::min(*end.bytes_acked, st.acked_at_start);
+    if (st.bytes_handed_over > acked)
+      lost += st.bytes_handed_over - acked;
+  }
+  if (lost == 0)
+    return {};
+  return protocol::make_error(errc::network_failure, "connection reset by the peer with "
+                                                       + std::to_string(lost)
+                                                       + " bytes not delivered");
+}
+
+/// CAF reports the end of the connection (FIN, reset, or a failed write).
+void connection_ended(connection_broker_actor* self) {
+  auto& st = self->state;
+  // CAF reports a reset like a FIN; the socket (still open, the scribe is
+  // held) tells them apart.
+  auto end = socket_ops::end_of(fd_of(st));
+  caf::error loss = end.reset ? reset_loss(self, end) : caf::error{};
+  switch (st.phase) {
+  case broker_phase::finished:
+    return;
+  case broker_phase::closing:
+    finish(self, loss && !st.close_reason ? loss : st.close_reason);
+    return;
+  case broker_phase::half_open:
+    if (!end.reset) {
+      // The peer's FIN after its TLS close_notify (CAF may read it before
+      // the halt takes effect): still half-open, keep the write side.
+      if (st.scribe && st.scribe->detached())
+        self->add_scribe(st.scribe);
+      return;
+    }
+    // The write side failed too (the half-open peer reset).
+    finish(self, loss ? loss
+                      : protocol::make_error(errc::network_failure,
+                                             "the connection failed after the peer's "
+                                             "end of input"));
+    return;
+  case broker_phase::open:
+    break;
+  }
+  caf::error reason;
+  bool handshaking = st.tls && !st.tls->established();
+  bool upgrading = st.ws && !st.ws->established();
+  if (st.failure)
+    reason = st.failure;
+  else if (handshaking)
+    reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
+  else if (upgrading)
+    reason =
+      protocol::make_error(errc::websocket_failure, "peer closed during the WebSocket upgrade");
+  else if (st.ws && !st.ws->finished() && st.ws->close_code_received() == 0)
+    reason = protocol::make_error(errc::websocket_failure,
+                                  "1006 abnormal closure: the peer closed without a close frame");
+  else if (auto n = st.decoder->buffered(); n > 0)
+    reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
+                                                           + " bytes of an incomplete frame");
+  else
+    reason = loss;
+  // A reset peer is never kept half-open, nor a connection that failed or
+  // never reached its sink.
+  if (handshaking || end.reset || st.failure || !st.sink) {
+    finish(self, reason);
+    return;
+  }
+  input_ended(self, reason);
+}
+
+/// A graceful close stops waiting for the peer's WebSocket close frame (it
+/// came, the peer failed or ended its stream, or the drain timeout passed)
+/// and goes on to close_notify and FIN.
+void stop_awaiting_close(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (!st.ws_awaiting_close)
+    return;
+  st.ws_awaiting_close = false;
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
+  maybe_complete_close(self);
+}
+
+/// Reads during a graceful close, waiting for the peer's close frame.
+/// Messages after our close frame are dropped (RFC 6455 5.5.1); errors only
+/// end the wait.
+void await_close_frame(connection_broker_actor* self, const caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  st.info.clock->last_input = self->clock().now();
+  const char* data = msg.buf.data();
+  auto size = msg.buf.size();
+  if (st.tls) {
+    st.tls_plain.clear();
+    protocol::byte_buffer cipher;
+    auto err = st.tls->read(data, size, st.tls_plain, cipher);
+    send_tls_output(self, std::move(cipher));
+    if (err || st.tls->peer_closed()) {
+      stop_awaiting_close(self);
+      return;
+    }
+    data = st.tls_plain.data();
+    size = st.tls_plain.size();
+  }
+  protocol::frame_batch dropped;
+  protocol::byte_buffer wire;
+  auto err = st.ws->read(data, size, dropped, wire);
+  send_ws_output(self, std::move(wire));
+  if (err || st.ws->finished())
+    stop_awaiting_close(self);
+}
+
+void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  if (st.ws_awaiting_close) {
+    await_close_frame(self, msg);
+    return;
+  }
+  // After a fatal error, data CAF read before the halt took effect is
+  // dropped: feeding it would report the error again.
+  if (!accepting_reads(st))
+    return;
+  adapt_read_size(self, msg.buf.size());
+  const char* data = msg.buf.data();
+  auto size = msg.buf.size();
+  if (st.tls && !decrypt(self, data, size))
+    return;
+  auto& clock = *st.info.clock;
+  clock.last_input = self->clock().now();
+  protocol::frame_batch batch;
+  caf::error err;
+  if (st.ws) {
+    protocol::byte_buffer wire;
+    err = st.ws->read(data, size, batch, wire);
+    send_ws_output(self, std::move(wire));
+    if (!accepting_reads(st))
+      return;
+    if (!st.sink) {
+      // Before the upgrade (or with it): a failure or a finished exchange
+      // (a page served) closes; a completed upgrade makes the sink, and
+      // frames that came with it go there.
+      if (err) {
+        fail_connection(self, err);
+        return;
+      }
+      if (!st.ws->established()) {
+        if (st.ws->finished())
+          websocket_finished(self);
+        return;
+      }
+      if (!open_sink(self))
+        return;
+    }
+  } else {
+    err = st.decoder->feed(data, size, batch);
+  }
+  if (!batch.empty()) {
+    clock.frames_in += batch.size();
+    clock.last_frame = clock.last_input;
+  }
+  if (!batch.empty() && st.sink->on_frames(std::move(batch)) && accepting_reads(st))
+    self->halt(st.hdl);
+  // Read no more, but let the handlers finish what they already got (and
+  // their replies go out) before the close.
+  if (err) {
+    fail_connection(self, err);
+    return;
+  }
+  if (st.ws && st.ws->finished()) {
+    websocket_finished(self);
+    return;
+  }
+  if (st.tls && st.tls->peer_closed() && accepting_reads(st))
+    input_ended(self, caf::error{});
 }
 
 class broker_io_impl final : public broker_io {
@@ -414,8 +701,13 @@ public:
     write_bytes(self_, std::move(bytes));
   }
 
-  void close(caf::error reason, bool abort) override {
-    begin_close(self_, std::move(reason), abort);
+  void close(caf::error reason) override {
+    begin_close(self_, std::move(reason));
+  }
+
+  void abort(caf::error reason) override {
+    auto& st = self_->state;
+    abort_connection(self_, st.phase == broker_phase::closing ? st.close_reason : reason);
   }
 
 private:
@@ -437,15 +729,24 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   init.info.remote = fd >= 0 ? socket_ops::remote_endpoint(fd)
                              : endpoint{self->remote_addr(hdl), self->remote_port(hdl)};
   init.info.local = socket_ops::local_endpoint(fd);
+  // The handshake may count in the kernel's acknowledged bytes (a client's
+  // SYN does); only data acknowledged from now on is ours.
+  init.acked_at_start = socket_ops::end_of(fd).bytes_acked.value_or(0);
   init.info.budget =
     std::make_shared<outbound_budget>(init.setup->high_water_mark, init.setup->low_water_mark);
   init.info.window = std::make_shared<inbound_window>(init.setup->inbound_limit);
-  init.last_frame = self->clock().now();
+  auto clock = std::make_shared<liveness>();
+  clock->opened = self->clock().now();
+  clock->last_input = clock->opened;
+  clock->last_frame = clock->opened;
+  clock->last_output = clock->opened;
+  clock->broker = caf::actor_cast<caf::actor>(self);
+  clock->connection_actor = clock->broker;
+  clock->fd = fd;
+  clock->window = init.info.window;
+  init.info.clock = std::move(clock);
   init.read_chunk = std::min(init.setup->min_read_chunk_size, init.setup->read_chunk_size);
   self->configure_read(hdl, caf::io::receive_policy::at_most(init.read_chunk));
-  if (init.setup->self_timed_heartbeats && init.setup->heartbeat_period > caf::timespan{0})
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), init.setup->heartbeat_period,
-                           heartbeat_atom::value);
   self->ack_writes(hdl, true);
   init.scribe = scribe_lookup::find(*self, hdl);
   if (init.setup->websocket)
@@ -454,12 +755,14 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     init.sink = init.setup->make_sink(*init.io, init.info);
   if (!init.sink && !init.ws) {
     // Refused by the sink factory: no sink to notify, just go.
+    init.info.clock->broker = nullptr;
+    init.info.clock->connection_actor = nullptr;
     self->close(hdl);
     self->quit();
     return {};
   }
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    // The linked handler actor died.
+    // The linked connection actor died.
     if (msg.reason)
       abort_connection(self, msg.reason);
   });
@@ -475,119 +778,29 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     });
   }
   caf::message_handler handlers{
-    [self](const caf::io::new_data_msg& msg) {
-      auto& st = self->state;
-      // After a fatal error, data CAF read before the halt took effect is
-      // dropped: feeding it would report the error again.
-      if (st.closing || st.finished || st.failure)
-        return;
-      adapt_read_size(self, msg.buf.size());
-      const char* data = msg.buf.data();
-      auto size = msg.buf.size();
-      if (st.tls) {
-        st.tls_plain.clear();
-        protocol::byte_buffer cipher;
-        auto err = st.tls->read(data, size, st.tls_plain, cipher);
-        send_tls_output(self, std::move(cipher));
-        if (err) {
-          fail_connection(self, err);
-          return;
-        }
-        data = st.tls_plain.data();
-        size = st.tls_plain.size();
-      }
-      protocol::frame_batch batch;
-      caf::error err;
-      if (st.ws) {
-        protocol::byte_buffer wire;
-        err = st.ws->read(data, size, batch, wire);
-        send_ws_output(self, std::move(wire));
-        if (st.ws->take_activity()) // pongs keep a connection alive too
-          st.last_frame = self->clock().now();
-        if (st.finished || (!st.sink && st.ws->established() && !open_sink(self)))
-          return;
-      } else {
-        err = st.decoder->feed(data, size, batch);
-      }
-      if (!batch.empty())
-        st.last_frame = self->clock().now();
-      if (!batch.empty() && st.sink->on_frames(std::move(batch)) && !st.closing)
-        self->halt(st.hdl);
-      // Read no more, but let the handlers finish what they already got
-      // (and their replies go out) before the close.
-      if (err)
-        fail_connection(self, err);
-      else if (st.ws && st.ws->finished())
-        websocket_finished(self);
-    },
+    [self](const caf::io::new_data_msg& msg) { read_bytes(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
-      if (st.info.budget->release(msg.written) && !st.finished && !st.closing && st.sink)
+      st.bytes_handed_over += static_cast<uint64_t>(msg.written);
+      if (st.info.budget->release(msg.written)
+          && (st.phase == broker_phase::open || st.phase == broker_phase::half_open) && st.sink)
         st.sink->on_writable();
-      if (st.closing && !st.finished && st.info.budget->queued() == 0)
-        complete_close(self);
+      maybe_complete_close(self);
     },
-    [self](const caf::io::connection_closed_msg&) {
-      auto& st = self->state;
-      if (st.closing) {
-        finish(self, st.close_reason);
-        return;
-      }
-      if (st.input_closed) {
-        // The write side failed too (the half-open peer reset).
-        finish(self, protocol::make_error(errc::network_failure,
-                                          "the connection failed after the peer's end of input"));
-        return;
-      }
-      caf::error reason;
-      bool handshaking = st.tls && !st.tls->established();
-      bool upgrading = st.ws && !st.ws->established();
-      // CAF reports a reset like a FIN; the socket (still open, the scribe
-      // is held) tells them apart.
-      bool reset = socket_ops::was_reset(fd_of(st));
-      auto undelivered = st.info.budget->queued();
-      if (st.failure)
-        reason = st.failure;
-      else if (handshaking)
-        reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
-      else if (upgrading)
-        reason =
-          protocol::make_error(errc::websocket_failure, "peer closed during the WebSocket upgrade");
-      else if (st.ws && !st.ws->finished() && st.ws->close_code_received() == 0
-               && st.ws->close_code_sent() == 0)
-        reason = protocol::make_error(
-          errc::websocket_failure, "1006 abnormal closure: the peer closed without a close frame");
-      else if (auto n = st.decoder->buffered(); n > 0)
-        reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
-                                                               + " bytes of an incomplete frame");
-      else if (reset && undelivered > 0)
-        reason = protocol::make_error(errc::network_failure, "connection reset by the peer with "
-                                                               + std::to_string(undelivered)
-                                                               + " bytes not delivered");
-      // CAF 0.17 detaches the scribe at read EOF. If the sink still has
-      // frames to handle, re-adopt the scribe (reads stay off) so that their
-      // replies go out before the FIN; the sink closes when done.
-      if (!handshaking && !reset && st.sink && st.scribe && st.scribe->detached()
-          && st.sink->on_input_closed(reason)) {
-        st.input_closed = true;
-        self->add_scribe(st.scribe);
-        return;
-      }
-      finish(self, reason);
-    },
+    [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
-    [self](close_atom, caf::error& reason, bool abort) {
-      begin_close(self, std::move(reason), abort);
-    },
+    [self](close_atom, caf::error& reason) { begin_close(self, std::move(reason)); },
+    [self](abort_atom, caf::error& reason) { self->state.io->abort(std::move(reason)); },
+    [self](fail_atom, const caf::error& reason) { fail_connection(self, reason); },
     [self](resume_atom) {
       auto& st = self->state;
-      if (!st.closing && !st.input_closed && self->valid(st.hdl))
+      if (accepting_reads(st) && self->valid(st.hdl))
         self->trigger(st.hdl);
     },
-    [self](heartbeat_atom) { heartbeat_tick(self); },
+    [self](heartbeat_atom) { send_heartbeat(self); },
     [self](tls_timeout_atom) {
       auto& st = self->state;
-      if (!st.tls || st.closing || st.finished || st.tls->established())
+      if (!st.tls || st.phase != broker_phase::open || st.tls->established())
         return;
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   st.setup->tls->options().handshake_timeout)
@@ -600,18 +813,33 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     },
     [self](ws_timeout_atom) {
       auto& st = self->state;
-      if (!st.ws || st.closing || st.finished)
+      if (!st.ws || st.phase != broker_phase::open)
         return;
-      if (auto err = st.ws->expire_handshake()) {
-        if (st.sink)
-          st.sink->on_error(err);
+      if (auto err = st.ws->expire_handshake())
         abort_connection(self, err);
-      }
     },
     [self](drain_atom) {
+      // The peer did not take what was owed to it in time: reset, and say
+      // what was lost unless the close already carries an error. A peer
+      // that took everything but never answered our WebSocket close frame
+      // gets close_notify and FIN without it.
       auto& st = self->state;
-      if (st.closing && !st.finished)
-        abort_connection(self, st.close_reason);
+      if (st.phase != broker_phase::closing)
+        return;
+      if (st.ws_awaiting_close && st.info.budget->queued() == 0) {
+        stop_awaiting_close(self);
+        if (st.phase == broker_phase::closing)
+          caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
+                                 drain_atom::value);
+        return;
+      }
+      auto reason = st.close_reason;
+      if (!reason)
+        reason = protocol::make_error(errc::slow_consumer,
+                                      std::to_string(st.info.budget->queued())
+                                        + " bytes not delivered within the drain timeout ("
+                                        + std::to_string(st.setup->drain_timeout.count()) + " ms)");
+      abort_connection(self, reason);
     },
   };
   init.handlers = handlers;

@@ -25,40 +25,32 @@
 namespace tao::net {
 
 /// Settings of connection brokers, shared (immutable) by all connections of
-/// a server or client.
+/// a server or client. Every value comes from the server's or client's
+/// options (tao's defaults are declared there, once).
 struct broker_setup {
   /// Framing.
   protocol::codec_ptr codec;
   /// Creates each connection's sink.
   sink_factory make_sink;
   /// Largest number of bytes read per system call.
-  size_t read_chunk_size = 32 * 1024;
+  size_t read_chunk_size = 0;
   /// Smallest (and first) number of bytes read per system call; the broker
   /// doubles its read size when a read fills it and halves it after a run
   /// of small reads (as Netty's adaptive receive buffer does).
-  size_t min_read_chunk_size = 2 * 1024;
+  size_t min_read_chunk_size = 0;
   /// Outbound high-water mark in bytes.
-  size_t high_water_mark = 4u << 20;
+  size_t high_water_mark = 0;
   /// Outbound low-water mark in bytes.
-  size_t low_water_mark = 1u << 20;
+  size_t low_water_mark = 0;
   /// If true, a connection whose queue exceeds the high-water mark is reset as
   /// a slow consumer; otherwise writers get `would_block`.
   bool disconnect_slow_consumers = false;
   /// Inbound bytes in flight to the sink's actor before reading pauses.
-  size_t inbound_limit = 1u << 20;
+  size_t inbound_limit = 0;
   /// Bound on delivering queued bytes at a graceful close.
-  std::chrono::milliseconds drain_timeout{5000};
+  std::chrono::milliseconds drain_timeout{0};
   /// True when running on CAF's test multiplexer (no real sockets).
   bool simulated = false;
-  /// Send a Tao heartbeat every period and close the connection with
-  /// `errc::heartbeat_timeout` once no frame arrived for `heartbeat_misses`
-  /// periods. 0 disables both.
-  caf::timespan heartbeat_period{0};
-  /// Silent periods tolerated.
-  unsigned heartbeat_misses = 3;
-  /// If true, each broker times its own heartbeats; otherwise the owner sends
-  /// `(heartbeat_atom)` ticks (one timer for all of a server's connections).
-  bool self_timed_heartbeats = false;
   /// TLS for every connection (server or client role, as the context says);
   /// null for plain TCP.
   std::shared_ptr<tls_context> tls;
@@ -69,6 +61,12 @@ struct broker_setup {
   /// once the upgrade completed: a plain HTTP request (the page) or a failed
   /// upgrade never reaches it.
   std::shared_ptr<websocket_context> websocket;
+  /// Called on the I/O thread when a connection ends without ever having
+  /// had a sink (a WebSocket connection that never upgraded: a page served,
+  /// an upgrade refused or timed out, a peer gone during the handshake),
+  /// with the connection's id and why it ended. May be empty. Such a broker
+  /// also quits with that reason, for monitors.
+  std::function<void(uint64_t, const caf::error&)> on_unserved;
   /// Called on the I/O thread after each heartbeat sent (metrics); may be
   /// empty.
   std::function<void()> on_heartbeat_sent;
@@ -80,6 +78,20 @@ struct broker_setup {
   caf::actor owner;
 };
 
+/// Where a connection broker is in its life.
+enum class broker_phase : uint8_t {
+  /// Reading and writing.
+  open,
+  /// The peer ended its input; reads are off, writes still go out until the
+  /// sink closes the connection.
+  half_open,
+  /// A graceful close started: no new writer is accepted, bytes reserved
+  /// before go out, then close_notify (TLS) and FIN.
+  closing,
+  /// Gone: the sink was told; the broker quits.
+  finished,
+};
+
 /// State of one connection broker.
 struct connection_broker_state {
   /// The connection.
@@ -88,13 +100,29 @@ struct connection_broker_state {
   std::shared_ptr<const broker_setup> setup;
   /// What the sink was told.
   connection_info info;
+  /// Where the connection is in its life.
+  broker_phase phase = broker_phase::open;
   /// The TLS session; null for plain TCP.
   std::unique_ptr<tls_channel> tls;
+  /// Set once the sink heard of the completed TLS handshake.
+  bool tls_announced = false;
+  /// Set once a graceful close sent TLS close_notify: nothing more can go
+  /// out after it.
+  bool tls_closed = false;
   /// Plaintext decrypted from the last read (reused between reads).
   protocol::byte_buffer tls_plain;
-  /// The WebSocket session; null for a plain byte stream.
+  /// The WebSocket session, between TLS and the framing; null for a plain
+  /// byte stream.
   std::unique_ptr<websocket_channel> ws;
-  /// Frame parser.
+  /// Set once a graceful close sent the WebSocket close frame (or found the
+  /// channel finished): nothing more can go out as a message after it.
+  bool ws_closed = false;
+  /// Set while a graceful close reads again for the peer's close frame
+  /// (RFC 6455 7.1.1), within the drain timeout.
+  bool ws_awaiting_close = false;
+  /// Set once the peer ended its input (FIN or TLS close_notify).
+  bool input_ended = false;
+  /// Frame parser (unused under WebSocket, whose messages are frames).
   std::unique_ptr<protocol::decoder> decoder;
   /// Receiver of frames; null until a WebSocket upgrade completed.
   std::unique_ptr<connection_sink> sink;
@@ -103,19 +131,15 @@ struct connection_broker_state {
   /// The connection's CAF scribe, held so that the write side can be kept
   /// after CAF detached it at the peer's end of input (half-close).
   caf::io::scribe_ptr scribe;
-  /// Set once the peer ended its input and the sink kept the write side.
-  bool input_closed = false;
-  /// Set once a close started.
-  bool closing = false;
-  /// Set once the sink was told the connection is gone.
-  bool finished = false;
-  /// Reason passed to the sink when the close completes.
+  /// Reason passed to the sink when a graceful close completes.
   caf::error close_reason;
   /// The first fatal error seen (protocol, TLS, liveness); the connection's
   /// end reports it even if the peer's FIN arrives before the sink closed.
   caf::error failure;
-  /// When the last complete frame arrived (or the connection opened).
-  caf::actor_clock::time_point last_frame;
+  /// Bytes the kernel accepted for sending, in total (TLS records included).
+  uint64_t bytes_handed_over = 0;
+  /// The kernel's count of acknowledged bytes when the broker started.
+  uint64_t acked_at_start = 0;
   /// Current read size (adaptive, see `broker_setup`).
   size_t read_chunk = 0;
   /// Consecutive reads that used at most a quarter of `read_chunk`.
@@ -125,7 +149,7 @@ struct connection_broker_state {
   caf::message_handler handlers;
 
   /// The actor name CAF reports (e.g. in logs).
-  static inline const char* name = "tao.connection";
+  static inline const char* name = "tao.connection_broker";
 };
 
 /// A broker actor serving one TCP connection.
@@ -133,18 +157,21 @@ using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf
 
 /// Behaviour of a connection broker: reads with `at_most(read_chunk_size)`,
 /// runs the bytes through TLS when the setup has it, parses frames with the
-/// codec's decoder, hands batches to the sink, writes
-/// `(write_atom, bytes)`, accounts outbound bytes and applies inbound
-/// backpressure. Spawn it with `fork` from an acceptor or with
-/// `spawn_broker` plus `add_scribe` for outgoing connections.
+/// codec's decoder, hands batches to the sink, writes `(write_atom, bytes)`,
+/// accounts outbound bytes, applies inbound backpressure and keeps the
+/// connection's clock (`net::liveness`) for its supervisor. Spawn it with
+/// `fork` from an acceptor or with `spawn_broker` plus `add_scribe` for
+/// outgoing connections.
 ///
 /// With `setup->websocket`, the bytes (after TLS) go through a
-/// `websocket_channel`: messages in, framed writes out as messages, and the
-/// sink is made once the upgrade completed (a broker that never upgrades
-/// quits with the channel's reason and never calls the sink factory).
+/// `websocket_channel` instead of the decoder: messages in, framed writes
+/// out as messages, heartbeats as pings, a close frame before close_notify
+/// and FIN. The sink is made once the upgrade completed; a broker that never
+/// upgrades calls `setup->on_unserved` and quits with its reason.
 ///
-/// Messages: `(write_atom, byte_buffer)`, `(close_atom, error, bool abort)`,
-/// `(resume_atom)`, `(heartbeat_atom)`, plus the sink's extra handlers.
+/// Messages: `(write_atom, byte_buffer)`, `(close_atom, error)` (graceful),
+/// `(abort_atom, error)` (reset now), `(fail_atom, error)`, `(resume_atom)`,
+/// `(heartbeat_atom)`, plus the sink's extra handlers.
 caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,
                                 std::shared_ptr<const broker_setup> setup, uint64_t id);
 

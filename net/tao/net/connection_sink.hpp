@@ -11,7 +11,9 @@
 
 #include "tao/net/endpoint.hpp"
 #include "tao/net/inbound_window.hpp"
+#include "tao/net/liveness.hpp"
 #include "tao/net/outbound_budget.hpp"
+#include "tao/net/tls_session.hpp"
 #include "tao/protocol/frame.hpp"
 #include "tao/protocol/frame_batch.hpp"
 
@@ -28,8 +30,10 @@ struct connection_info {
   endpoint local;
   /// Outbound byte accounting shared with every writer.
   std::shared_ptr<outbound_budget> budget;
-  /// Inbound backpressure shared with the handler actor.
+  /// Inbound backpressure shared with the connection's actor.
   std::shared_ptr<inbound_window> window;
+  /// The connection's clock, for its supervisor (I/O thread only).
+  liveness_ptr clock;
 };
 
 /// The broker side a sink may drive. Valid only on the I/O thread, during the
@@ -45,9 +49,12 @@ public:
   /// be reserved in the connection's budget.
   virtual void write(protocol::byte_buffer&& bytes) = 0;
 
-  /// Closes the connection: gracefully (queued bytes first, within the drain
-  /// timeout) or by reset when `abort` is set. `reason` reaches `on_closed`.
-  virtual void close(caf::error reason, bool abort) = 0;
+  /// Closes gracefully: every byte reserved so far is delivered (within the
+  /// drain timeout), then FIN. `reason` reaches `on_closed`.
+  virtual void close(caf::error reason) = 0;
+
+  /// Resets the connection now, discarding what is queued.
+  virtual void abort(caf::error reason) = 0;
 };
 
 /// Receives what a connection broker reads, on the I/O thread. A sink either
@@ -66,24 +73,27 @@ public:
   /// handled them in place.
   virtual bool on_frames(protocol::frame_batch&& batch) = 0;
 
-  /// A non-fatal error (e.g. an I/O warning). Fatal ones end with `on_closed`.
+  /// A non-fatal error, or the error a fatal one's close will carry.
   virtual void on_error(const caf::error& err) = 0;
 
   /// The outbound queue fell to the low-water mark after a refusal.
   virtual void on_writable() = 0;
 
-  /// The broker wants the connection closed gracefully (e.g. after a fatal
-  /// protocol error) once the frames already handed over are handled. The
-  /// sink closes it through `broker_io::close` when ready.
+  /// The TLS handshake completed. Does nothing by default.
+  virtual void on_tls_established(const tls_session& session);
+
+  /// The connection failed (protocol, TLS or liveness error): the broker
+  /// reads no more and wants it closed gracefully, with `reason`, once the
+  /// frames already handed over are handled. The sink closes it through
+  /// `broker_io::close` when ready.
   virtual void on_close_request(const caf::error& reason) = 0;
 
-  /// The peer ended its input (FIN, or a reset that ends reading); `reason`
-  /// is none for a clean end or says what was cut (e.g. `truncated_frame`).
+  /// The peer ended its input (FIN or TLS close_notify); `reason` is none
+  /// for a clean end or says what was cut (e.g. `truncated_frame`).
   /// Return true to keep the connection open for writing: the sink then
-  /// closes it through `broker_io::close` once the frames it already holds
-  /// are handled, so their replies reach a half-open peer before the FIN.
-  /// Return false (the default) to end the connection now with
-  /// `on_closed(reason)`.
+  /// closes it through `broker_io::close` when its work is done, so that
+  /// replies reach a half-open peer before the FIN. Return false (the
+  /// default) to end the connection now with `on_closed(reason)`.
   virtual bool on_input_closed(const caf::error& reason);
 
   /// The connection is gone; `reason` is none for a clean close. Last call.

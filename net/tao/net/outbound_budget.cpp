@@ -5,35 +5,42 @@
 namespace tao::net {
 
 outbound_budget::outbound_budget(size_t high_water_mark, size_t low_water_mark) noexcept
-  : high_(high_water_mark), low_(std::min(low_water_mark, high_water_mark)) {
+  : high_(std::min(high_water_mark, ~closed_bit)), low_(std::min(low_water_mark, high_water_mark)) {
 }
 
 bool outbound_budget::try_reserve(size_t n) noexcept {
-  auto cur = queued_.load();
+  auto cur = word_.load();
   for (;;) {
+    if ((cur & closed_bit) != 0)
+      return false;
     if (cur >= high_) {
       blocked_.store(true);
       // A release may have drained the queue before it could see the flag:
       // look again so that no refused writer waits for a notification that
       // never comes.
-      cur = queued_.load();
+      cur = word_.load();
       if (cur >= high_)
         return false;
     }
-    if (queued_.compare_exchange_weak(cur, cur + n))
+    if (word_.compare_exchange_weak(cur, cur + n))
       return true;
   }
 }
 
-bool outbound_budget::force_reserve(size_t n) noexcept {
-  if (queued_.fetch_add(n) + n < high_)
-    return false;
+reserve_status outbound_budget::force_reserve(size_t n) noexcept {
+  auto cur = word_.load();
+  do {
+    if ((cur & closed_bit) != 0)
+      return reserve_status::closed;
+  } while (!word_.compare_exchange_weak(cur, cur + n));
+  if (cur + n < high_)
+    return reserve_status::reserved;
   blocked_.store(true);
-  return true;
+  return reserve_status::above_high_water_mark;
 }
 
 bool outbound_budget::release(size_t n) noexcept {
-  auto now = queued_.fetch_sub(n) - n;
+  auto now = (word_.fetch_sub(n) - n) & ~closed_bit;
   return now <= low_ && blocked_.load() && blocked_.exchange(false);
 }
 

@@ -1,8 +1,11 @@
 #include "tao/net/socket_ops.hpp"
 
+#include <cstddef>
+
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,14 +53,29 @@ void abort(int64_t fd) noexcept {
   shutdown(static_cast<int>(fd), SHUT_RDWR);
 }
 
-bool was_reset(int64_t fd) noexcept {
+size_t readable_bytes(int64_t fd) noexcept {
+  int n = 0;
+  if (fd < 0 || ioctl(static_cast<int>(fd), FIONREAD, &n) != 0 || n < 0)
+    return 0;
+  return static_cast<size_t>(n);
+}
+
+tcp_end end_of(int64_t fd) noexcept {
+  // The kernel's TCP_CLOSE state (include/net/tcp_states.h), which no
+  // userspace header next to linux/tcp.h's tcp_info defines.
+  constexpr uint8_t tcp_close_state = 7;
+  tcp_end result;
   if (fd < 0)
-    return false;
+    return result;
   tcp_info info{};
   socklen_t len = sizeof(info);
   if (getsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
-    return false;
-  return info.tcpi_state == TCP_CLOSE;
+    return result;
+  result.reset = info.tcpi_state == tcp_close_state;
+  // Kernels before 4.1 return a shorter structure without the counter.
+  if (len >= offsetof(tcp_info, tcpi_bytes_acked) + sizeof(info.tcpi_bytes_acked))
+    result.bytes_acked = info.tcpi_bytes_acked;
+  return result;
 }
 
 endpoint local_endpoint(int64_t fd) {

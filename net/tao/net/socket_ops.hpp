@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "tao/net/endpoint.hpp"
 
@@ -23,10 +25,24 @@ void set_nodelay(int64_t fd) noexcept;
 /// CAF releases the socket even if the peer never reads again.
 void abort(int64_t fd) noexcept;
 
-/// True if the connection was reset: the kernel's TCP state is CLOSE (an
-/// RST arrived or a write failed). False while it can still carry data, for
-/// example after the peer's FIN (CLOSE_WAIT), and when `fd` is negative.
-bool was_reset(int64_t fd) noexcept;
+/// Bytes received by the kernel and not yet read by us (FIONREAD); 0 when
+/// `fd` is negative or the kernel does not answer.
+size_t readable_bytes(int64_t fd) noexcept;
+
+/// What the kernel knows about the end of a connection.
+struct tcp_end {
+  /// The connection was reset: the TCP state is CLOSE (an RST arrived or a
+  /// write failed). False while it can still carry data, for example after
+  /// the peer's FIN (CLOSE_WAIT).
+  bool reset = false;
+  /// Bytes of ours the peer's TCP acknowledged, if the kernel reports it
+  /// (Linux 4.1 and later). A client's SYN and a FIN count one each.
+  std::optional<uint64_t> bytes_acked;
+};
+
+/// Reads the TCP state and counters of a connected socket; empty when `fd`
+/// is negative or the kernel does not answer.
+tcp_end end_of(int64_t fd) noexcept;
 
 /// The local address of a connected socket.
 endpoint local_endpoint(int64_t fd);

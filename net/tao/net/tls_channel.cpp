@@ -4,10 +4,12 @@
 #include <climits>
 #include <string>
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "tao/protocol/error.hpp"
 
@@ -191,6 +193,43 @@ std::string tls_channel::peer_subject() const {
   std::string result{text, static_cast<size_t>(len > 0 ? len : 0)};
   BIO_free(bio);
   return result;
+}
+
+std::vector<std::string> tls_channel::peer_names() const {
+  std::vector<std::string> result;
+  auto* cert = SSL_get0_peer_certificate(ssl_);
+  if (cert == nullptr)
+    return result;
+  auto* names =
+    static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr)
+    return result;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    auto* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      auto* data = ASN1_STRING_get0_data(name->d.dNSName);
+      result.emplace_back(reinterpret_cast<const char*>(data),
+                          static_cast<size_t>(ASN1_STRING_length(name->d.dNSName)));
+    } else if (name->type == GEN_IPADD) {
+      auto len = ASN1_STRING_length(name->d.iPAddress);
+      auto* data = ASN1_STRING_get0_data(name->d.iPAddress);
+      char text[INET6_ADDRSTRLEN] = {};
+      if (len == 4)
+        inet_ntop(AF_INET, data, text, sizeof(text));
+      else if (len == 16)
+        inet_ntop(AF_INET6, data, text, sizeof(text));
+      if (text[0] != '\0')
+        result.emplace_back(text);
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return result;
+}
+
+tls_session tls_channel::session() const {
+  if (!established_)
+    return {};
+  return {protocol_version(), cipher(), peer_subject(), peer_names()};
 }
 
 } // namespace tao::net

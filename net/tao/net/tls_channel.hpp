@@ -3,11 +3,13 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 #include "tao/net/tls_context.hpp"
+#include "tao/net/tls_session.hpp"
 #include "tao/protocol/frame.hpp"
 
 struct ssl_st;
@@ -98,6 +100,14 @@ public:
 
   /// The subject of the peer's certificate in RFC 2253 form, or empty.
   std::string peer_subject() const;
+
+  /// The DNS names and IP addresses in the peer certificate's subject
+  /// alternative names, or empty.
+  std::vector<std::string> peer_names() const;
+
+  /// Protocol, cipher and peer identity of the session (all empty before the
+  /// handshake completed).
+  tls_session session() const;
 
 private:
   explicit tls_channel(ssl_st* ssl) noexcept;

@@ -1,0 +1,271 @@
+#include "tao/detail/connection_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/abstract_broker.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "tao/atoms.hpp"
+#include "tao/detail/connection_messages.hpp"
+#include "tao/detail/connection_runtime.hpp"
+#include "tao/net/atoms.hpp"
+
+namespace tao::detail {
+
+namespace {
+
+// -- inline dispatch ----------------------------------------------------------
+
+/// The broker, reached by calls on the I/O thread.
+class inline_port final : public broker_port {
+public:
+  explicit inline_port(net::broker_io& io) noexcept : io_(io) {
+  }
+
+  caf::local_actor* self() noexcept override {
+    return io_.self();
+  }
+
+  caf::actor broker() const override {
+    return caf::actor_cast<caf::actor>(io_.self());
+  }
+
+  void deliver(protocol::byte_buffer&& bytes) override {
+    io_.write(std::move(bytes));
+  }
+
+  void close(caf::error reason) override {
+    io_.close(std::move(reason));
+  }
+
+  void abort(caf::error reason) override {
+    io_.abort(std::move(reason));
+  }
+
+private:
+  net::broker_io& io_;
+};
+
+/// Runs the connection inside its broker.
+class inline_sink final : public net::connection_sink {
+public:
+  inline_sink(net::broker_io& io, std::shared_ptr<const connection_options> options,
+              const net::connection_info& info, tao::server server, caf::actor owner)
+    : rt_(std::move(options), info, std::move(server), std::move(owner),
+          std::make_unique<inline_port>(io)) {
+  }
+
+  void on_open() override {
+    rt_.start();
+  }
+
+  bool on_frames(protocol::frame_batch&& batch) override {
+    rt_.handle_frames(batch);
+    return false;
+  }
+
+  void on_error(const caf::error& err) override {
+    rt_.handle_error(err);
+  }
+
+  void on_writable() override {
+    rt_.handle_writable();
+  }
+
+  void on_tls_established(const net::tls_session& session) override {
+    rt_.handle_tls(session);
+  }
+
+  void on_close_request(const caf::error& reason) override {
+    rt_.handle_close_request(reason);
+  }
+
+  bool on_input_closed(const caf::error& reason) override {
+    rt_.handle_input_closed(reason);
+    return true;
+  }
+
+  void on_closed(const caf::error& reason) override {
+    rt_.handle_closed(reason);
+  }
+
+  caf::message_handler extra_handlers() override {
+    return {
+      [this](net::timer_atom, timer_id id) { rt_.handle_timer(id); },
+      [this](shutdown_atom, caf::error& reason) { rt_.handle_close_request(std::move(reason)); },
+      [this](idle_atom, idle_kind kind) { rt_.handle_idle(kind); },
+      [this](hold_released_atom) { rt_.handle_hold_released(); },
+      [this](sched_atom, caf::timespan period, const connection::timer_callback& f) {
+        rt_.add_sched(period, f);
+        rt_.flush();
+      },
+    };
+  }
+
+private:
+  connection_runtime rt_;
+};
+
+// -- scheduled dispatch -------------------------------------------------------
+
+/// The broker, reached by messages from the connection actor.
+class actor_port final : public broker_port {
+public:
+  actor_port(caf::local_actor* self, caf::actor broker) noexcept
+    : self_(self), broker_(std::move(broker)) {
+  }
+
+  caf::local_actor* self() noexcept override {
+    return self_;
+  }
+
+  caf::actor broker() const override {
+    return broker_;
+  }
+
+  void deliver(protocol::byte_buffer&& bytes) override {
+    caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
+  }
+
+  void close(caf::error reason) override {
+    caf::anon_send(broker_, net::close_atom::value, std::move(reason));
+  }
+
+  void abort(caf::error reason) override {
+    caf::anon_send(broker_, net::abort_atom::value, std::move(reason));
+  }
+
+private:
+  caf::local_actor* self_;
+  caf::actor broker_;
+};
+
+struct connection_actor_state {
+  std::unique_ptr<connection_runtime> rt;
+  std::shared_ptr<net::inbound_window> window;
+  static inline const char* name = "tao.connection";
+};
+
+using connection_actor = caf::stateful_actor<connection_actor_state>;
+
+/// The connection's own actor on CAF's scheduler: fed frame batches by the
+/// broker, runs the handlers, callbacks and timers.
+caf::behavior connection_actor_behavior(connection_actor* self, caf::actor broker,
+                                        std::shared_ptr<const connection_options> options,
+                                        net::connection_info info, tao::server server,
+                                        caf::actor owner) {
+  auto& st = self->state;
+  st.window = info.window;
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // The broker died without saying goodbye (it crashed or was killed).
+    if (self->state.rt)
+      self->state.rt->handle_closed(msg.reason);
+    self->quit(msg.reason);
+  });
+  st.rt = std::make_unique<connection_runtime>(std::move(options), info, std::move(server),
+                                               std::move(owner),
+                                               std::make_unique<actor_port>(self, broker));
+  st.rt->start();
+  return {
+    [self](net::frames_atom, const protocol::frame_batch& batch) {
+      auto& s = self->state;
+      s.rt->handle_frames(batch);
+      if (s.window->consume(batch.payload_bytes()))
+        caf::anon_send(s.rt->broker(), net::resume_atom::value);
+    },
+    [self](net::timer_atom, timer_id id) { self->state.rt->handle_timer(id); },
+    [self](net::writable_atom) { self->state.rt->handle_writable(); },
+    [self](net::error_atom, const caf::error& err) { self->state.rt->handle_error(err); },
+    [self](net::tls_atom, const net::tls_session& session) { self->state.rt->handle_tls(session); },
+    [self](net::input_closed_atom, const caf::error& reason) {
+      self->state.rt->handle_input_closed(reason);
+    },
+    [self](shutdown_atom, caf::error& reason) {
+      // Frames received before the request were handled already (mailbox
+      // order).
+      self->state.rt->handle_close_request(std::move(reason));
+    },
+    [self](idle_atom, idle_kind kind) { self->state.rt->handle_idle(kind); },
+    [self](hold_released_atom) { self->state.rt->handle_hold_released(); },
+    [self](sched_atom, caf::timespan period, const connection::timer_callback& f) {
+      self->state.rt->add_sched(period, f);
+      self->state.rt->flush();
+    },
+    [self](net::closed_atom, const caf::error& reason) {
+      self->state.rt->handle_closed(reason);
+      self->quit();
+    },
+  };
+}
+
+/// Forwards what the broker reads to the connection actor.
+class scheduled_sink final : public net::connection_sink {
+public:
+  scheduled_sink(caf::actor actor, std::shared_ptr<net::inbound_window> window)
+    : actor_(std::move(actor)), window_(std::move(window)) {
+  }
+
+  bool on_frames(protocol::frame_batch&& batch) override {
+    auto stop = window_->add(batch.payload_bytes());
+    caf::anon_send(actor_, net::frames_atom::value, std::move(batch));
+    return stop;
+  }
+
+  void on_error(const caf::error& err) override {
+    caf::anon_send(actor_, net::error_atom::value, err);
+  }
+
+  void on_writable() override {
+    caf::anon_send(actor_, net::writable_atom::value);
+  }
+
+  void on_tls_established(const net::tls_session& session) override {
+    caf::anon_send(actor_, net::tls_atom::value, session);
+  }
+
+  void on_close_request(const caf::error& reason) override {
+    caf::anon_send(actor_, shutdown_atom::value, reason);
+  }
+
+  bool on_input_closed(const caf::error& reason) override {
+    // Queued behind the frames already sent: the connection actor handles
+    // them, their replies go out, then the connection closes.
+    caf::anon_send(actor_, net::input_closed_atom::value, reason);
+    return true;
+  }
+
+  void on_closed(const caf::error& reason) override {
+    caf::anon_send(actor_, net::closed_atom::value, reason);
+  }
+
+private:
+  caf::actor actor_;
+  std::shared_ptr<net::inbound_window> window_;
+};
+
+} // namespace
+
+std::unique_ptr<net::connection_sink>
+make_connection_sink(net::broker_io& io, const net::connection_info& info,
+                     std::shared_ptr<const connection_options> options, tao::server server,
+                     caf::actor owner, tao::supervisor supervisor) {
+  auto liveness = liveness_options::of(*options);
+  std::unique_ptr<net::connection_sink> sink;
+  if (options->dispatch == dispatch_mode::inline_io) {
+    sink = std::make_unique<inline_sink>(io, std::move(options), info, std::move(server),
+                                         std::move(owner));
+  } else {
+    auto* broker = io.self();
+    auto actor =
+      broker->spawn<caf::linked>(connection_actor_behavior, caf::actor_cast<caf::actor>(broker),
+                                 std::move(options), info, std::move(server), std::move(owner));
+    info.clock->connection_actor = actor;
+    sink = std::make_unique<scheduled_sink>(std::move(actor), info.window);
+  }
+  if (supervisor && liveness.any())
+    caf::anon_send(supervisor.actor(), watch_atom::value, info.clock, liveness);
+  return sink;
+}
+
+} // namespace tao::detail

@@ -1,0 +1,51 @@
+#include "tao/detail/validate.hpp"
+
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "tao/protocol/error.hpp"
+
+namespace tao::detail {
+
+using protocol::errc;
+
+namespace {
+
+caf::error invalid(std::string what) {
+  return protocol::make_error(errc::invalid_argument, std::move(what));
+}
+
+} // namespace
+
+caf::error validate(caf::actor_system& sys, const connection_options& o) {
+  if (!sys.has_middleman())
+    return invalid("the actor system has no middleman: call cfg.load<caf::io::middleman>() "
+                   "before creating it");
+  if (!o.codec)
+    return invalid("no codec");
+  if (o.handlers.error())
+    return o.handlers.error();
+  if (o.read_chunk_size == 0)
+    return invalid("read_chunk_size must be positive");
+  if (o.min_read_chunk_size == 0 || o.min_read_chunk_size > o.read_chunk_size)
+    return invalid("min_read_chunk_size must be positive and at most read_chunk_size ("
+                   + std::to_string(o.read_chunk_size) + ")");
+  if (o.high_water_mark == 0)
+    return invalid("high_water_mark must be positive");
+  if (o.low_water_mark > o.high_water_mark)
+    return invalid("low_water_mark (" + std::to_string(o.low_water_mark)
+                   + ") must not exceed high_water_mark (" + std::to_string(o.high_water_mark)
+                   + ")");
+  if (o.inbound_limit == 0)
+    return invalid("inbound_limit must be positive");
+  if (o.heartbeat_period.count() > 0 && o.heartbeat_misses == 0)
+    return invalid("heartbeat_misses must be positive when heartbeat_period is set");
+  if (o.heartbeat_period.count() < 0 || o.read_idle_timeout.count() < 0
+      || o.write_idle_timeout.count() < 0 || o.first_message_timeout.count() < 0
+      || o.drain_timeout.count() < 0)
+    return invalid("timeouts must not be negative");
+  return {};
+}
+
+} // namespace tao::detail

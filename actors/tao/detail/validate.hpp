@@ -1,0 +1,16 @@
+#pragma once
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "tao/options.hpp"
+
+namespace tao::detail {
+
+/// Checks what servers and clients need alike: a middleman in `sys`, a
+/// codec, a handler table whose registrations all succeeded, and options that
+/// agree with each other. Fails with `errc::invalid_argument` (or the
+/// table's registration error), naming the option.
+caf::error validate(caf::actor_system& sys, const connection_options& opts);
+
+} // namespace tao::detail
