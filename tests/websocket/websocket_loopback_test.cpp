@@ -158,6 +158,16 @@ struct fixture : tao::test::loopback_fixture {
     return result;
   }
 
+  /// Asks `srv` until its table holds `n` connections (at most 10 s): a
+  /// connection that never upgraded must leave it too.
+  bool table_holds(const tao::server& srv, uint64_t n) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (stats(srv).connections != n)
+      if (std::chrono::steady_clock::now() > until)
+        return false;
+    return true;
+  }
+
   /// A tao client echoes a text line and a 1 MiB blob through `srv`.
   void tao_round_trip(const tao::server& srv, tao::client_options opts) {
     auto cli = start_client(std::move(opts));
@@ -252,6 +262,7 @@ BOOST_AUTO_TEST_CASE(a_foreign_origin_is_refused_and_counted) {
   BOOST_TEST(out.find("refused 403") != std::string::npos, out);
   BOOST_TEST(stats(srv).websocket_handshake_failures == 1u);
   BOOST_TEST(log.count("server connect") == 0u);
+  BOOST_TEST(table_holds(srv, 0));
   stop(srv);
 }
 
@@ -272,6 +283,7 @@ BOOST_AUTO_TEST_CASE(the_page_is_served_and_never_reaches_the_handlers) {
   auto s = stats(srv);
   BOOST_TEST(s.http_requests == 1u);
   BOOST_TEST(log.count("server connect") == 0u);
+  BOOST_TEST(table_holds(srv, 0));
   stop(srv);
 }
 
@@ -392,6 +404,7 @@ BOOST_AUTO_TEST_CASE(an_upgrade_that_never_completes_times_out) {
   auto in = read_until(sock, [](const std::string&) { return false; });
   BOOST_TEST(in.empty());
   BOOST_TEST(stats(srv).websocket_handshake_failures == 1u);
+  BOOST_TEST(table_holds(srv, 0));
   stop(srv);
 }
 
