@@ -339,11 +339,15 @@ BOOST_AUTO_TEST_CASE(heartbeats_are_pings_and_pongs_keep_the_connection) {
   tao::test::tlv_socket sock{srv.port()};
   auto pending = raw_upgrade(sock);
   // Twenty periods, twice the misses tolerated, alive on pongs alone.
-  for (int i = 0; i < 20; ++i) {
+  // (A slow reader may find several pings at once.)
+  for (int pings = 0; pings < 20;) {
     auto frames = read_frames(sock, pending, 1);
-    BOOST_REQUIRE_EQUAL(frames.size(), 1u);
-    BOOST_REQUIRE(frames[0].opcode == 9);
-    BOOST_REQUIRE(sock.send_raw(tao::test::client_frame(10, frames[0].payload)));
+    BOOST_REQUIRE(!frames.empty());
+    for (const auto& f : frames) {
+      BOOST_REQUIRE(f.opcode == 9);
+      BOOST_REQUIRE(sock.send_raw(tao::test::client_frame(10, f.payload)));
+      ++pings;
+    }
   }
   BOOST_TEST(log.count("server close heartbeat_timeout") == 0u);
   // Silence: the server gives up and says so with 1001.
