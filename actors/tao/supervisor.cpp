@@ -55,6 +55,8 @@ struct watched {
   time_point write_idle_since;
   /// When the next heartbeat is due.
   time_point next_beat;
+  /// When watching began: silence before it is not held against the peer.
+  time_point since;
   bool first_message_checked = false;
 };
 
@@ -134,15 +136,17 @@ time_point check(watched& w, time_point now) {
   }
   if (o.heartbeat_period.count() > 0) {
     auto limit = o.heartbeat_period * std::max(1u, o.heartbeat_misses);
-    if (now - c.last_input >= limit) {
+    auto heard = std::max(c.last_input, w.since);
+    if (now - heard >= limit) {
       if (!c.behind()) {
         fail(c, protocol::make_error(errc::heartbeat_timeout,
-                                     "nothing received for " + millis(now - c.last_input)));
+                                     "nothing received for " + millis(now - heard)));
         return never;
       }
       c.last_input = now;
+      heard = now;
     }
-    next = std::min(next, c.last_input + limit);
+    next = std::min(next, heard + limit);
     // One beat per period, whatever else goes out: a peer may count only
     // heartbeats as life (missed periods are skipped, not bunched).
     if (now >= w.next_beat) {
@@ -210,7 +214,7 @@ void watch(supervisor_actor* self, net::liveness_ptr clock, const liveness_optio
     return;
   auto key = st.next_key++;
   auto now = self->clock().now();
-  watched w{std::move(clock), opts, now, now, now + opts.heartbeat_period, false};
+  watched w{std::move(clock), opts, now, now, now + opts.heartbeat_period, now, false};
   auto next = check(w, now);
   if (next == time_point::max())
     return;

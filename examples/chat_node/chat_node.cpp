@@ -7,7 +7,8 @@
 //     --openssl.certificate=cert.pem --openssl.key=key.pem --openssl.cafile=ca.pem]
 //
 // Prints "listening on H:P" (clients), "node port N" (other nodes), then one
-// line per peer up/down. Stops on SIGINT/SIGTERM.
+// line per peer up/down, replay and gap. Stops on SIGINT/SIGTERM within
+// --drain-timeout plus one second, whatever the peers do.
 
 #include <csignal>
 #include <iostream>
@@ -27,6 +28,7 @@
 #include "linker.hpp"
 #include "node_config.hpp"
 #include "room.hpp"
+#include "stop_deadline.hpp"
 
 namespace {
 
@@ -57,10 +59,27 @@ int main(int argc, char** argv) {
   }
   if (cfg.tls)
     cfg.load<caf::openssl::manager>();
+  // Outlives the actor system: bounds its destructor once a stop began.
+  chat_node::stop_deadline deadline{[](long long ms) {
+    say("stopped after " + std::to_string(ms)
+        + " ms without waiting for the rest (connects in flight abandoned)");
+  }};
   caf::actor_system sys{cfg};
 
+  std::shared_ptr<tao::metrics> metrics;
+  if (!cfg.metrics.empty()) {
+    metrics = std::make_shared<tao::metrics>();
+    if (auto err = metrics->serve(cfg.metrics)) {
+      std::cerr << "error: " << tao::protocol::render(err) << '\n';
+      return 1;
+    }
+  }
   chat_node::room_config rcfg;
   rcfg.incarnation = chat_node::random_incarnation();
+  rcfg.history_lines = cfg.history_lines;
+  rcfg.retention.max_lines = cfg.retain_lines;
+  rcfg.retention.max_bytes = cfg.retain_bytes;
+  rcfg.metrics = metrics;
   auto room = chat_node::spawn_room(sys, rcfg);
   caf::actor linker;
   auto stop_actors = [&] {
@@ -92,14 +111,8 @@ int main(int argc, char** argv) {
   tao::server_options opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
-  if (!cfg.metrics.empty()) {
-    opts.metrics = std::make_shared<tao::metrics>();
-    if (auto err = opts.metrics->serve(cfg.metrics)) {
-      std::cerr << "error: " << tao::protocol::render(err) << '\n';
-      stop_actors();
-      return 1;
-    }
-  }
+  opts.metrics = metrics;
+  opts.drain_timeout = std::chrono::milliseconds(cfg.drain_timeout_ms);
   if (auto err = chat_node::serve_room(opts, room)) {
     std::cerr << "error: " << tao::protocol::render(err) << '\n';
     stop_actors();
@@ -124,6 +137,7 @@ int main(int argc, char** argv) {
 
   stop_signals.wait();
   say("stopping");
+  deadline.arm(std::chrono::milliseconds(cfg.drain_timeout_ms + 1000));
   caf::scoped_actor self{sys};
   self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
     .receive([] {}, [](const caf::error&) {});

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <set>
 #include <sstream>
@@ -14,6 +16,7 @@
 
 #include "tao/protocol/error.hpp"
 
+#include "probe.hpp"
 #include "room.hpp"
 
 namespace chat_node {
@@ -21,6 +24,7 @@ namespace chat_node {
 namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("cn_retry")>;
+using probed_atom = caf::atom_constant<caf::atom("cn_probed")>;
 
 struct link_entry {
   std::string host;
@@ -54,9 +58,23 @@ struct linker_state {
 
 using linker_actor = caf::stateful_actor<linker_state>;
 
+/// "[2026-11-30 18:48:38.363] " in local time, as tao's own log lines.
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[48];
+  auto n = std::strftime(buf, sizeof(buf), "[%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03d] ", static_cast<int>(ms));
+  return buf;
+}
+
 void log(linker_actor* self, const std::string& line) {
   if (self->state.cfg.log)
-    self->state.cfg.log(line);
+    self->state.cfg.log(timestamp() + line);
 }
 
 long long millis(caf::timespan d) {
@@ -90,6 +108,26 @@ void schedule_retry(linker_actor* self, const std::string& address, link_entry& 
   self->delayed_send(self, delay, retry_atom::value, address, e.timer);
 }
 
+/// First step of an attempt: probe the address on a detached actor (the
+/// probe blocks its thread for at most `probe_timeout`); `probed_atom`
+/// comes back with the result.
+void probe(linker_actor* self, const std::string& address) {
+  auto& e = self->state.links[address];
+  e.connecting = true;
+  auto attempt = e.attempt = self->state.next_token++;
+  self->spawn<caf::detached>(
+    [](caf::event_based_actor* prober, caf::actor linker, std::string where, std::string host,
+       uint16_t port, std::chrono::milliseconds timeout, uint64_t token) -> caf::behavior {
+      auto err = tcp_probe(host, port, timeout);
+      prober->send(linker, probed_atom::value, std::move(where), token, std::move(err));
+      prober->quit();
+      return {};
+    },
+    caf::actor_cast<caf::actor>(self), address, e.host, e.port, self->state.cfg.probe_timeout,
+    attempt);
+}
+
+/// Second step: the middleman connects (TCP and BASP handshake).
 void connect(linker_actor* self, const std::string& address) {
   auto& e = self->state.links[address];
   e.connecting = true;
@@ -152,7 +190,7 @@ void add_link(linker_actor* self, const std::string& address, bool configured) {
     return;
   }
   st.links.emplace(address, std::move(e));
-  connect(self, address);
+  probe(self, address);
 }
 
 caf::behavior linker(linker_actor* self, linker_config cfg) {
@@ -184,8 +222,21 @@ caf::behavior linker(linker_actor* self, linker_config cfg) {
       auto& e = i->second;
       if (e.timer != token || e.linked || e.connecting || e.self)
         return;
+      probe(self, address);
+    },
+    [self](probed_atom, const std::string& address, uint64_t attempt, const caf::error& err) {
+      auto i = self->state.links.find(address);
+      if (i == self->state.links.end() || i->second.attempt != attempt)
+        return;
+      auto& e = i->second;
+      e.connecting = false;
+      if (err) {
+        schedule_retry(self, address, e, err);
+        return;
+      }
       connect(self, address);
     },
+    [self](log_atom, const std::string& line) { log(self, line); },
     [self](up_atom, const caf::actor& room, const std::string& address, uint64_t incarnation,
            size_t peers) {
       std::ostringstream os;

@@ -32,24 +32,32 @@ struct linker_config {
   caf::io::middleman_actor middleman;
   /// Bound on one connection attempt (TCP connect plus BASP handshake).
   caf::timespan connect_timeout = std::chrono::seconds(5);
+  /// Bound on the TCP probe made before each attempt: the middleman is asked
+  /// to connect only to nodes that answered it, because its connect() blocks
+  /// (minutes for an address that drops SYNs, holding up every other link
+  /// attempt and the node's shutdown).
+  std::chrono::milliseconds probe_timeout{500};
   /// First retry delay after a failed attempt or a lost link; doubles per
   /// failure up to `max_backoff`, back to this after a link came up.
   caf::timespan min_backoff = std::chrono::milliseconds(100);
   /// Largest retry delay.
-  caf::timespan max_backoff = std::chrono::seconds(2);
+  caf::timespan max_backoff = std::chrono::seconds(1);
   /// Failed attempts in a row after which an address learned from gossip or
   /// from a node that linked to us is forgotten (0: never). Addresses given
   /// by `link_atom` are retried for as long as the linker lives; a node that
   /// comes back announces itself by linking to its own peers.
   unsigned forget_after = 10;
-  /// Receives one readable line per event (peer up/down, retries); may be
-  /// empty. Called from the linker's actor.
+  /// Receives one readable line per event (peer up/down, retries, replays,
+  /// gaps), prefixed with the local time as "[YYYY-mm-dd HH:MM:SS.mmm] "; may
+  /// be empty. Called from the linker's actor.
   std::function<void(const std::string&)> log;
 };
 
-/// Spawns a linker; make it the room's observer (the room reports up, down
-/// and gossip to it). A link that fails or drops is retried with exponential
-/// backoff; see `forget_after` for how long.
+/// Spawns a linker; make it the room's observer (the room reports up, down,
+/// gossip and log lines to it). Each attempt probes the address with a plain
+/// TCP connect first (on a short-lived detached actor, bounded by
+/// `probe_timeout`), then asks the middleman. A link that fails or drops is
+/// retried with exponential backoff; see `forget_after` for how long.
 caf::actor spawn_linker(caf::actor_system& sys, linker_config cfg);
 
 /// Splits "host:port"; false if it is malformed.

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "peer_messages.hpp"
 #include "room.hpp"
 
 namespace chat_node {
@@ -58,16 +59,21 @@ node_config::node_config() {
     .add(node_host, "node-host", "address of the node port, advertised to other nodes")
     .add(node_port, "node-port", "port the room is published on for other nodes (0: pick one)")
     .add(peer_help_, "peer", "host:port of another node's node port; repeat --peer for more")
+    .add(history_lines, "history", "lines a client gets as history when it joins")
+    .add(retain_lines, "retain-lines", "lines retained per origin node for replay")
+    .add(retain_bytes, "retain-bytes", "bytes retained per origin node for replay")
+    .add(drain_timeout_ms, "drain-timeout",
+         "ms a stop may take: clients' connections drain, then the node exits")
     .add(tls, "tls",
          "TLS with mutual authentication on node links; needs --openssl.certificate, "
          "--openssl.key and --openssl.cafile");
-  // Dead (SIGKILL) and silent (SIGSTOP) nodes are dropped after about a
-  // second; both can be overridden on the command line.
-  set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(200)});
-  set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(1)});
+  // Silent (SIGSTOP) nodes are dropped within 2 s, healthy links on a loaded
+  // host are not (docs/distributed.md); both can be overridden.
+  set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(250)});
+  set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(1500)});
   // Only tao-chat-nodes talk to each other.
   set("middleman.app-identifiers", std::vector<std::string>{"tao-chat-node"});
-  add_message_type<peer_line>("chat_node.peer_line");
+  register_peer_messages(*this);
   add_message_type<room_stats>("chat_node.room_stats");
 }
 

@@ -11,8 +11,9 @@
 namespace chat_node {
 
 /// The node's options on top of CAF's (`--help` lists them all). BASP
-/// heartbeats default to every 200 ms with a 1 s connection timeout, so a
-/// dead or frozen node is dropped within about a second.
+/// heartbeats default to every 250 ms with a 1.5 s connection timeout: a
+/// frozen node is dropped within 2 s, and a healthy link on a loaded host is
+/// not (see docs/distributed.md for the measurements).
 struct node_config : caf::actor_system_config {
   /// Address the chat clients connect to.
   std::string host = "127.0.0.1";
@@ -29,6 +30,16 @@ struct node_config : caf::actor_system_config {
   bool tls = false;
   /// "host:port" to serve Prometheus metrics on; empty: no metrics.
   std::string metrics;
+  /// Lines a joining client gets as history.
+  size_t history_lines = 20;
+  /// Lines retained per origin for replay.
+  size_t retain_lines = 10000;
+  /// Bytes retained per origin for replay (text plus per-line overhead).
+  size_t retain_bytes = 4u << 20;
+  /// Bound on a stop (SIGINT/SIGTERM), in ms: the clients' connections get
+  /// this long to drain, and the process exits by then plus one second
+  /// whatever its peers do.
+  size_t drain_timeout_ms = 3000;
 
   node_config();
 

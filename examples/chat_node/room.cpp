@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <random>
 #include <unordered_map>
 #include <utility>
@@ -15,11 +16,16 @@
 #include "tao/connection_ref.hpp"
 #include "tao/protocol/message.hpp"
 
+#include "ledger.hpp"
+#include "room_metrics.hpp"
+
 namespace chat_node {
 
 namespace {
 
-using chat_message = tao::protocol::text_message<1>;
+using chat_message = tao::protocol::text_message<chat_line_type>;
+using history_message = tao::protocol::text_message<history_line_type>;
+using tick_atom = caf::atom_constant<caf::atom("cn_tick")>;
 
 struct peer_entry {
   caf::actor room;
@@ -37,17 +43,25 @@ struct early_hello {
   std::vector<std::string> known;
 };
 
+int64_t system_wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 struct room_state {
   room_config cfg;
+  std::unique_ptr<ledger> book;
+  std::unique_ptr<room_metrics> metrics;
   /// Hellos held back until `node_atom` (published rooms are reachable a
   /// moment before the node tells them their address).
   std::vector<early_hello> early;
-  uint64_t next_seq = 1;
   std::unordered_map<caf::actor_addr, tao::connection_ref> members;
+  /// Peers by the handle the room monitors (a BASP proxy in production).
   std::map<caf::actor_addr, peer_entry> peers;
-  /// Highest seq delivered per origin incarnation, kept across rejoins.
-  std::unordered_map<uint64_t, uint64_t> last_seq;
-  room_stats stats;
+  /// Greeted peers' handles by incarnation, for the ledger's messages.
+  std::unordered_map<uint64_t, caf::actor> by_incarnation;
+  uint64_t refused_writes = 0;
   static inline const char* name = "chat_node.room";
 };
 
@@ -68,15 +82,55 @@ std::vector<std::string> known_addresses(const room_state& st) {
   return result;
 }
 
-/// Writes `text` to every local member, encoding it once.
-void deliver(room_actor* self, const std::string& text) {
+/// Writes frames of `type` with each text to every member in `to` (every
+/// member if null), encoding them once.
+void write_lines(room_actor* self, const std::vector<std::string>& texts, int32_t type,
+                 const tao::connection_ref* to = nullptr) {
   auto& st = self->state;
-  tao::protocol::byte_buffer buf;
-  if (tao::protocol::encode_message(*st.cfg.codec, chat_message{text}, buf))
+  if (texts.empty())
     return;
+  tao::protocol::byte_buffer buf;
+  for (auto& text : texts) {
+    auto err = type == history_line_type
+                 ? tao::protocol::encode_message(*st.cfg.codec, history_message{text}, buf)
+                 : tao::protocol::encode_message(*st.cfg.codec, chat_message{text}, buf);
+    if (err)
+      return;
+  }
+  if (to != nullptr) {
+    if (to->write_encoded(buf))
+      ++st.refused_writes;
+    return;
+  }
   for (auto& kvp : st.members)
     if (kvp.second.write_encoded(buf))
-      ++st.stats.refused_writes;
+      ++st.refused_writes;
+}
+
+/// Carries out what the ledger asked for: local writes, messages to peers.
+void apply(room_actor* self, ledger_effects& fx) {
+  auto& st = self->state;
+  write_lines(self, fx.local, chat_line_type);
+  for (auto& out : fx.send) {
+    auto i = st.by_incarnation.find(out.peer);
+    if (i == st.by_incarnation.end())
+      continue;
+    std::visit([&](auto& msg) { caf::anon_send(i->second, std::move(msg)); }, out.msg);
+  }
+  if (st.cfg.observer)
+    for (auto& line : fx.events)
+      caf::anon_send(st.cfg.observer, log_atom::value, std::move(line));
+}
+
+ledger_time now(room_actor* self) {
+  return self->clock().now();
+}
+
+template <class Message>
+void handle_peer_message(room_actor* self, const Message& msg) {
+  ledger_effects fx;
+  self->state.book->handle(msg, now(self), fx);
+  apply(self, fx);
 }
 
 void hello(room_actor* self, const caf::actor& peer) {
@@ -101,7 +155,7 @@ peer_entry& add_peer(room_actor* self, const caf::actor& peer, bool& added) {
 void greet(room_actor* self, const caf::actor& peer, uint64_t incarnation,
            const std::string& address, const std::vector<std::string>& known) {
   auto& st = self->state;
-  if (!peer || peer == caf::actor_cast<caf::actor>(self))
+  if (!peer || peer == caf::actor_cast<caf::actor>(self) || incarnation == st.cfg.incarnation)
     return;
   bool added = false;
   auto& entry = add_peer(self, peer, added);
@@ -110,6 +164,10 @@ void greet(room_actor* self, const caf::actor& peer, uint64_t incarnation,
   entry.greeted = true;
   entry.incarnation = incarnation;
   entry.address = address;
+  st.by_incarnation[incarnation] = peer;
+  ledger_effects fx;
+  st.book->peer_up(incarnation, address, now(self), fx);
+  apply(self, fx);
   if (st.cfg.observer) {
     caf::anon_send(st.cfg.observer, up_atom::value, peer, address, incarnation, greeted_peers(st));
     if (!known.empty())
@@ -117,8 +175,45 @@ void greet(room_actor* self, const caf::actor& peer, uint64_t incarnation,
   }
 }
 
+room_stats stats_of(const room_state& st) {
+  auto t = st.book->totals();
+  room_stats result;
+  result.members = st.members.size();
+  result.peers = greeted_peers(st);
+  result.said = t.said;
+  result.received = t.received;
+  result.duplicates = t.duplicates;
+  result.out_of_order = t.out_of_order;
+  result.replayed = t.replayed;
+  result.nacks = t.nacks;
+  result.gaps = t.gaps;
+  result.missed = t.missed;
+  result.retained = t.retained;
+  result.retained_bytes = t.retained_bytes;
+  result.refused_writes = st.refused_writes;
+  return result;
+}
+
+/// Sets up the state: ledger, metrics.
+void init(room_actor* self, room_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  if (!st.cfg.wall_clock)
+    st.cfg.wall_clock = system_wall_ms;
+  ledger_config lcfg;
+  lcfg.incarnation = st.cfg.incarnation;
+  lcfg.address = st.cfg.address;
+  lcfg.since = st.cfg.since != 0 ? st.cfg.since : st.cfg.wall_clock();
+  lcfg.retention = st.cfg.retention;
+  lcfg.history_lines = st.cfg.history_lines;
+  lcfg.link_stale = std::max(lcfg.link_stale, 5 * st.cfg.ack_interval);
+  st.book = std::make_unique<ledger>(std::move(lcfg));
+  if (st.cfg.metrics)
+    st.metrics = std::make_unique<room_metrics>(st.cfg.metrics);
+}
+
 caf::behavior room(room_actor* self, room_config cfg) {
-  self->state.cfg = std::move(cfg);
+  init(self, std::move(cfg));
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.members.erase(msg.source) > 0)
@@ -128,35 +223,48 @@ caf::behavior room(room_actor* self, room_config cfg) {
       return;
     auto entry = std::move(i->second);
     st.peers.erase(i);
-    if (entry.greeted && st.cfg.observer)
+    if (!entry.greeted)
+      return;
+    auto j = st.by_incarnation.find(entry.incarnation);
+    if (j != st.by_incarnation.end() && j->second.address() == msg.source) {
+      st.by_incarnation.erase(j);
+      st.book->peer_down(entry.incarnation);
+    }
+    if (st.cfg.observer)
       caf::anon_send(st.cfg.observer, down_atom::value, msg.source, entry.address,
                      std::move(msg.reason), greeted_peers(st));
   });
+  self->delayed_send(self, self->state.cfg.ack_interval, tick_atom::value);
   return {
     [self](join_atom, const tao::connection_ref& ref) {
+      auto& st = self->state;
       if (!ref)
         return;
+      auto& past = st.book->history();
+      write_lines(self, std::vector<std::string>(past.begin(), past.end()), history_line_type,
+                  &ref);
       self->monitor(ref.actor());
-      self->state.members.emplace(ref.actor().address(), ref);
+      st.members.emplace(ref.actor().address(), ref);
     },
-    [self](say_atom, const std::string& text) {
+    [self](say_atom, std::string& text) {
       auto& st = self->state;
-      ++st.stats.said;
-      deliver(self, text);
-      peer_line line{st.cfg.incarnation, st.next_seq++, text};
-      for (auto& kvp : st.peers)
-        caf::anon_send(kvp.second.room, line);
+      ledger_effects fx;
+      st.book->say(std::move(text), st.cfg.wall_clock(), fx);
+      apply(self, fx);
     },
-    [self](const peer_line& line) {
+    [self](const peer_lines& msg) { handle_peer_message(self, msg); },
+    [self](const peer_ack& msg) { handle_peer_message(self, msg); },
+    [self](const peer_nack& msg) { handle_peer_message(self, msg); },
+    [self](const peer_gap& msg) { handle_peer_message(self, msg); },
+    [self](const peer_start& msg) { handle_peer_message(self, msg); },
+    [self](tick_atom) {
       auto& st = self->state;
-      auto& last = st.last_seq[line.origin];
-      if (line.seq <= last) {
-        ++st.stats.duplicates;
-        return;
-      }
-      last = line.seq;
-      ++st.stats.received;
-      deliver(self, line.text);
+      ledger_effects fx;
+      st.book->tick(now(self), fx);
+      apply(self, fx);
+      if (st.metrics)
+        st.metrics->publish(*st.book, st.members.size());
+      self->delayed_send(self, st.cfg.ack_interval, tick_atom::value);
     },
     [self](peer_atom, const caf::actor& peer) {
       if (!peer || peer == caf::actor_cast<caf::actor>(self))
@@ -177,18 +285,13 @@ caf::behavior room(room_actor* self, room_config cfg) {
       auto& st = self->state;
       st.cfg.address = address;
       st.cfg.observer = observer;
+      st.book->set_address(address);
       auto early = std::move(st.early);
       st.early.clear();
       for (auto& x : early)
         greet(self, x.peer, x.incarnation, x.address, x.known);
     },
-    [self](room_stats_atom) {
-      auto& st = self->state;
-      auto result = st.stats;
-      result.members = st.members.size();
-      result.peers = greeted_peers(st);
-      return result;
-    },
+    [self](room_stats_atom) { return stats_of(self->state); },
   };
 }
 

@@ -1,9 +1,12 @@
 #pragma once
 
 // The chat room of one node: local members (tao connections) and peer rooms
-// on other nodes, reached through CAF's middleman like any other actor.
+// on other nodes, reached through CAF's middleman like any other actor. What
+// it delivered, retains and replays is its ledger's (ledger.hpp); the room
+// carries the ledger's messages and writes its lines to the members.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,8 +14,11 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "tao/metrics.hpp"
 #include "tao/options.hpp"
 #include "tao/protocol/codec.hpp"
+
+#include "retention.hpp"
 
 namespace chat_node {
 
@@ -56,22 +62,14 @@ using node_atom = caf::atom_constant<caf::atom("cn_node")>;
 /// `(room_stats_atom)` to a room: replies its `room_stats`.
 using room_stats_atom = caf::atom_constant<caf::atom("cn_stats")>;
 
-/// One chat line between rooms. `origin` is the incarnation of the room whose
-/// client sent it, `seq` that room's counter (1, 2, ...). Rooms forward only
-/// lines of their own clients, so each line travels once per peer, over the
-/// one BASP connection between the two nodes, in the order it was said.
-struct peer_line {
-  uint64_t origin = 0;
-  uint64_t seq = 0;
-  std::string text;
-};
+/// Frame type of a chat line for clients (Tao's chat: raw text, trailing
+/// newline included). Notices of missed lines are chat lines too.
+constexpr int32_t chat_line_type = 1;
 
-/// CAF inspection for `peer_line` (register it on every node with
-/// `add_message_type<peer_line>("chat_node.peer_line")`).
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_line& x) {
-  return f(caf::meta::type_name("chat_node.peer_line"), x.origin, x.seq, x.text);
-}
+/// Frame type of a history line: one of the last lines of the room, sent to
+/// a client when it joins, before any live line. Tao's chat clients skip it
+/// as an unknown type.
+constexpr int32_t history_line_type = 2;
 
 /// Counters of a room.
 struct room_stats {
@@ -83,8 +81,20 @@ struct room_stats {
   uint64_t said = 0;
   /// Lines received from peers and delivered.
   uint64_t received = 0;
-  /// Lines from peers dropped as already seen (origin, seq).
+  /// Lines from peers dropped as already delivered (origin, seq).
   uint64_t duplicates = 0;
+  /// Lines from peers dropped because an earlier one was missing.
+  uint64_t out_of_order = 0;
+  /// Lines sent to peers in replays.
+  uint64_t replayed = 0;
+  /// Replays asked of peers.
+  uint64_t nacks = 0;
+  /// Gaps announced to local clients, and the lines they covered.
+  uint64_t gaps = 0;
+  uint64_t missed = 0;
+  /// Lines and bytes retained for replay, every origin.
+  uint64_t retained = 0;
+  uint64_t retained_bytes = 0;
   /// Writes to local members refused (would_block, closed).
   uint64_t refused_writes = 0;
 };
@@ -93,8 +103,13 @@ struct room_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_stats& x) {
   return f(caf::meta::type_name("chat_node.room_stats"), x.members, x.peers, x.said, x.received,
-           x.duplicates, x.refused_writes);
+           x.duplicates, x.out_of_order, x.replayed, x.nacks, x.gaps, x.missed, x.retained,
+           x.retained_bytes, x.refused_writes);
 }
+
+/// `(log_atom, std::string)` from a room to its observer: a line worth
+/// logging (replays served, gaps announced).
+using log_atom = caf::atom_constant<caf::atom("cn_log")>;
 
 /// What a room is told at spawn.
 struct room_config {
@@ -106,8 +121,21 @@ struct room_config {
   std::string address;
   /// Framing of the local clients' connections (Tao's TLV by default).
   tao::protocol::codec_ptr codec = tao::protocol::default_codec();
-  /// Receives up/down/gossip reports; may be invalid.
+  /// Receives up/down/gossip/log reports; may be invalid.
   caf::actor observer;
+  /// Lines retained per origin for replay.
+  retention_limits retention;
+  /// Lines sent as history to a client that joins (0: none).
+  size_t history_lines = 20;
+  /// Period of acknowledgements to peers (and of metrics updates).
+  caf::timespan ack_interval = std::chrono::milliseconds(200);
+  /// Wall time the node started (ms since the epoch); 0: now, at spawn.
+  int64_t since = 0;
+  /// Wall clock in ms since the epoch (lines are stamped with it); the
+  /// system clock if empty.
+  std::function<int64_t()> wall_clock;
+  /// Prometheus metrics to publish `chat_*` into; may be null.
+  tao::metrics_ptr metrics;
 };
 
 /// A fresh random incarnation id (never 0).
@@ -115,8 +143,11 @@ uint64_t random_incarnation();
 
 /// Spawns a room. Every line said by a local member goes to every local
 /// member (the sender included, as in Tao's chat) and to every peer room,
-/// which delivers it to its own members. Lines from peers are never relayed.
-/// A line seen again with the same (origin, seq) is dropped and counted.
+/// which delivers it to its own members. Rooms acknowledge what they
+/// delivered and replay what a peer missed (see `ledger.hpp`): after any
+/// link loss each line reaches every node once, in the order its client said
+/// it, or a gap is announced to the clients. A client that joins first gets
+/// the last `history_lines` lines as history (`history_line_type`).
 ///
 /// The room terminates only when told to (exit message); members and peers
 /// that go away are dropped.

@@ -161,4 +161,64 @@ BOOST_AUTO_TEST_CASE(first_message_timeout_stops_slowloris) {
   BOOST_CHECK(tao::protocol::is(closes[0], errc::idle_timeout));
 }
 
+// One supervisor can watch the connections of several servers; it outlives
+// them and stops when told.
+BOOST_AUTO_TEST_CASE(a_shared_supervisor_watches_every_server_it_is_given) {
+  auto sup = tao::supervisor::spawn(sys);
+  BOOST_REQUIRE(sup);
+  tao::server_options a;
+  a.heartbeat_period = 1s;
+  a.supervisor = *sup;
+  start(std::move(a));
+  auto acc2 = provide_acceptor(7071);
+  tao::server_options b;
+  b.port = 7071;
+  b.heartbeat_period = 1s;
+  b.supervisor = *sup;
+  auto other = tao::server::start(sys, std::move(b));
+  BOOST_REQUIRE(other);
+  run();
+  auto c1 = connect(acc);
+  auto c2 = connect(acc2);
+  advance(1s);
+  BOOST_CHECK_EQUAL(heartbeats(take_output(c1)), 1u);
+  BOOST_CHECK_EQUAL(heartbeats(take_output(c2)), 1u);
+  other->stop();
+  advance(10s);
+  // Still alive for the first server's connection (silent: closed by now).
+  BOOST_REQUIRE_EQUAL(closes.size(), 1u);
+  BOOST_CHECK(tao::protocol::is(closes[0], errc::heartbeat_timeout));
+  sup->stop();
+  run();
+}
+
+// watch() adds checks to a connection that had none.
+BOOST_AUTO_TEST_CASE(watch_supervises_a_connection_on_request) {
+  auto sup = tao::supervisor::spawn(sys);
+  BOOST_REQUIRE(sup);
+  tao::connection_ref ref;
+  tao::server_options opts;
+  opts.on_connect = [&ref](tao::connection& c) {
+    ref = c.ref();
+    return true;
+  };
+  start(std::move(opts));
+  auto conn = connect(acc);
+  BOOST_REQUIRE(ref);
+  advance(5s);
+  BOOST_CHECK_EQUAL(take_output(conn), ""); // no checks of its own
+  tao::liveness_options checks;
+  checks.heartbeat_period = 1s;
+  checks.heartbeat_misses = 2;
+  sup->watch(ref, checks);
+  run();
+  advance(1s);
+  BOOST_CHECK_EQUAL(heartbeats(take_output(conn)), 1u);
+  advance(1s);
+  BOOST_REQUIRE_EQUAL(closes.size(), 1u);
+  BOOST_CHECK(tao::protocol::is(closes[0], errc::heartbeat_timeout));
+  sup->stop();
+  run();
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -353,6 +353,54 @@ BOOST_AUTO_TEST_CASE(mutual_tls) {
   stop(srv);
 }
 
+// What the handshake established reaches handlers on both sides: protocol,
+// cipher, and the peer certificate's subject and names (a mutually
+// authenticated client is identified in the server's handler).
+BOOST_AUTO_TEST_CASE(tls_session_facts_reach_handlers) {
+  size_t round = 0;
+  for (auto mode : {tao::dispatch_mode::scheduled, tao::dispatch_mode::inline_io}) {
+    ++round;
+    auto opts = server_options(certs().server(), mode);
+    opts.tls.client_auth = tao::tls_client_auth::required;
+    opts.tls.ca_file = certs()("ca.pem");
+    opts.handlers = tao::handlers{};
+    opts.handlers.on<echo_message>([](tao::connection& c, const echo_message&) {
+      BOOST_REQUIRE(c.tls());
+      const auto& s = *c.tls();
+      BOOST_CHECK(!c.write(echo_message{s.protocol + "|" + s.peer_subject}));
+      BOOST_CHECK(!s.cipher.empty());
+    });
+    auto srv = start_server(std::move(opts));
+    auto tls = certs().client();
+    tls.certificate_file = certs()("client.pem");
+    tls.private_key_file = certs()("client.key");
+    auto copts = client_options(srv.port(), tls);
+    copts.dispatch = mode;
+    copts.on_connect = [this](tao::connection& c) {
+      // Before the handshake: nothing yet.
+      log.add(c.tls() ? "tls early" : "tls later");
+      return true;
+    };
+    copts.handlers = tao::handlers{};
+    copts.handlers.on<echo_message>([this](tao::connection& c, const echo_message& m) {
+      BOOST_REQUIRE(c.tls());
+      std::string names;
+      for (auto& n : c.tls()->peer_names)
+        names += n + ",";
+      log.add("server names " + names);
+      log.add("echo " + m.text);
+    });
+    auto cli = start_client(std::move(copts));
+    BOOST_REQUIRE(!cli.write(echo_message{"who am I"}));
+    BOOST_CHECK(log.wait_for("echo TLSv1.3|CN=tao-test-client", round));
+    BOOST_CHECK_EQUAL(log.count("server names localhost,127.0.0.1,::1,"), round);
+    BOOST_CHECK_EQUAL(log.count("tls later"), round);
+    cli.close();
+    await_exit(cli.actor());
+    stop(srv);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(reload_keeps_established_connections) {
   auto dir = certs().dir() + "/loopback-reload";
   auto copy = [&](const std::string& from) {

@@ -46,6 +46,8 @@ using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
 
 using ws_timeout_atom = caf::atom_constant<caf::atom("tao_wsto")>;
 
+using finish_atom = caf::atom_constant<caf::atom("tao_finish")>;
+
 using protocol::errc;
 
 /// Reads the scribe of a connection out of a broker. CAF 0.17 keeps it
@@ -70,17 +72,11 @@ bool accepting_reads(const connection_broker_state& st) {
   return st.phase == broker_phase::open && !st.failure;
 }
 
-/// Ends the connection: tells the sink (once) and quits.
-void finish(connection_broker_actor* self, const caf::error& reason) {
+/// Tells the sink the connection is gone and quits.
+void notify_closed(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
-  if (st.phase == broker_phase::finished)
-    return;
   // The sink stays alive until the state is destroyed: we may be inside one
   // of its callbacks right now.
-  st.phase = broker_phase::finished;
-  st.info.budget->close();
-  st.info.clock->broker = nullptr;
-  st.info.clock->connection_actor = nullptr;
   if (st.sink)
     st.sink->on_closed(reason);
   else if (st.setup->on_unserved)
@@ -93,6 +89,24 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
   // Without a sink (a WebSocket that never upgraded) the owner learns the
   // reason from its monitor.
   self->quit(st.sink ? caf::error{} : reason);
+}
+
+/// Ends the connection: tells the sink (once) and quits. When the sink
+/// itself caused the end (a close or write from inside one of its
+/// callbacks), it hears of it right after that callback, never from within.
+void finish(connection_broker_actor* self, const caf::error& reason) {
+  auto& st = self->state;
+  if (st.phase == broker_phase::finished)
+    return;
+  st.phase = broker_phase::finished;
+  st.info.budget->close();
+  st.info.clock->broker = nullptr;
+  st.info.clock->connection_actor = nullptr;
+  if (st.sink_calls > 0) {
+    caf::anon_send(caf::actor_cast<caf::actor>(self), finish_atom::value, reason);
+    return;
+  }
+  notify_closed(self, reason);
 }
 
 void abort_connection(connection_broker_actor* self, const caf::error& reason) {
@@ -698,19 +712,33 @@ public:
   }
 
   void write(protocol::byte_buffer&& bytes) override {
+    call_guard guard{self_->state};
     write_bytes(self_, std::move(bytes));
   }
 
   void close(caf::error reason) override {
+    call_guard guard{self_->state};
     begin_close(self_, std::move(reason));
   }
 
   void abort(caf::error reason) override {
+    call_guard guard{self_->state};
     auto& st = self_->state;
     abort_connection(self_, st.phase == broker_phase::closing ? st.close_reason : reason);
   }
 
 private:
+  /// Marks a call from the sink, so that `finish` defers `on_closed`.
+  struct call_guard {
+    explicit call_guard(connection_broker_state& st) noexcept : st_(st) {
+      ++st_.sink_calls;
+    }
+    ~call_guard() {
+      --st_.sink_calls;
+    }
+    connection_broker_state& st_;
+  };
+
   connection_broker_actor* self_;
 };
 
@@ -798,6 +826,7 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
         self->trigger(st.hdl);
     },
     [self](heartbeat_atom) { send_heartbeat(self); },
+    [self](finish_atom, const caf::error& reason) { notify_closed(self, reason); },
     [self](tls_timeout_atom) {
       auto& st = self->state;
       if (!st.tls || st.phase != broker_phase::open || st.tls->established())

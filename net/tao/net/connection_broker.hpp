@@ -140,6 +140,8 @@ struct connection_broker_state {
   uint64_t bytes_handed_over = 0;
   /// The kernel's count of acknowledged bytes when the broker started.
   uint64_t acked_at_start = 0;
+  /// Calls from the sink into the broker under way (see `broker_io`).
+  unsigned sink_calls = 0;
   /// Current read size (adaptive, see `broker_setup`).
   size_t read_chunk = 0;
   /// Consecutive reads that used at most a quarter of `read_chunk`.
