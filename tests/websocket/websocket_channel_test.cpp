@@ -101,6 +101,14 @@ struct server {
     return frames_out;
   }
 
+  /// Answers the peer's close (as the broker does once the replies to
+  /// earlier messages went out).
+  void answer_close() {
+    byte_buffer wire;
+    ch.close(1000, "", wire);
+    out.append(wire.data(), wire.size());
+  }
+
   /// Expects the channel failed with `code`: one close frame with it, the
   /// error naming it, counted.
   void expect_failure(uint16_t code) {
@@ -282,29 +290,48 @@ BOOST_AUTO_TEST_CASE(oversized_messages_are_1009_before_they_are_buffered) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_close_from_the_peer_is_echoed_and_ends_cleanly) {
+BOOST_AUTO_TEST_CASE(a_close_from_the_peer_is_echoed_after_the_replies_and_ends_cleanly) {
   server s;
-  BOOST_REQUIRE(!s.feed(client_frame(close_op, close_payload(1000, "bye"))));
+  BOOST_REQUIRE(!s.feed(client_frame(binary_op, tao_message(1, "question"))
+                        + client_frame(close_op, close_payload(1001, "bye"))
+                        + client_frame(binary_op, tao_message(1, "after the close"))));
+  // The message before the close is delivered, the one after it is not;
+  // the answer waits until the reply went out.
+  BOOST_REQUIRE_EQUAL(s.frames.size(), 1u);
+  BOOST_TEST(s.frames[0].payload == "question");
+  BOOST_TEST(s.ch.peer_closing());
+  BOOST_TEST(!s.ch.finished());
+  BOOST_TEST(!s.ch.peer_close_reason());
+  BOOST_TEST(s.out.empty());
+  BOOST_REQUIRE(!s.write(encode(1, "answer")));
+  s.answer_close();
   BOOST_TEST(s.ch.finished());
+  BOOST_TEST(!s.ch.peer_closing());
   BOOST_TEST(!s.ch.end_reason());
-  BOOST_TEST(s.ch.close_code_received() == 1000);
+  BOOST_TEST(s.ch.close_code_received() == 1001);
   auto out = s.sent();
-  BOOST_REQUIRE_EQUAL(out.size(), 1u);
-  BOOST_TEST(out[0].opcode == close_op);
-  BOOST_TEST(out[0].close_code() == 1000);
+  BOOST_REQUIRE_EQUAL(out.size(), 2u);
+  BOOST_TEST(out[0].opcode == binary_op);
+  BOOST_TEST(out[0].payload == tao_message(1, "answer"));
+  BOOST_TEST(out[1].opcode == close_op);
+  BOOST_TEST(out[1].close_code() == 1001); // the peer's code, echoed
   // Nothing goes out after the close.
   BOOST_REQUIRE(!s.write(encode(1, "late")));
   BOOST_TEST(s.out.empty());
-  BOOST_TEST(s.ch.take_consumed() == encode(1, "late").size());
+  BOOST_TEST(s.ch.take_consumed() == encode(1, "answer").size() + encode(1, "late").size());
 }
 
 BOOST_AUTO_TEST_CASE(a_close_without_status_is_clean_and_an_error_code_is_reported) {
   server quiet;
   BOOST_REQUIRE(!quiet.feed(client_frame(close_op, "")));
   BOOST_TEST(quiet.ch.close_code_received() == 1005);
+  quiet.answer_close();
+  BOOST_TEST(quiet.ch.finished());
   BOOST_TEST(!quiet.ch.end_reason());
   server angry;
   BOOST_REQUIRE(!angry.feed(client_frame(close_op, close_payload(4000, "bad nick"))));
+  BOOST_TEST(render(angry.ch.peer_close_reason()).find("4000") != std::string::npos);
+  angry.answer_close();
   BOOST_TEST(angry.ch.finished());
   BOOST_TEST(render(angry.ch.end_reason()).find("4000") != std::string::npos);
   BOOST_TEST(render(angry.ch.end_reason()).find("bad nick") != std::string::npos);
@@ -427,6 +454,8 @@ BOOST_AUTO_TEST_CASE(client_and_server_back_to_back) {
   to_client.clear();
   client.close(1000, "", to_server);
   BOOST_REQUIRE(!srv.read(to_server.data(), to_server.size(), at_server, to_client));
+  BOOST_TEST(srv.peer_closing());
+  srv.close(1000, "", to_client);
   BOOST_TEST(srv.finished());
   BOOST_REQUIRE(!client.read(to_client.data(), to_client.size(), at_client, to_server));
   BOOST_TEST(client.finished());

@@ -402,6 +402,32 @@ BOOST_AUTO_TEST_CASE(a_close_waits_for_the_peers_close_frame_within_the_drain_ti
   stop(srv);
 }
 
+BOOST_AUTO_TEST_CASE(a_close_from_the_peer_is_answered_before_the_fin) {
+  // The peer initiates: a message, then its close frame, then a message it
+  // should not have sent. The server handles the first, answers the close
+  // with the same code, then sends its FIN (the server closes the TCP
+  // connection first, RFC 6455 7.1.1); the late message never reaches a
+  // handler.
+  auto srv = start_server(echo_server());
+  tao::test::tlv_socket sock{srv.port()};
+  auto pending = raw_upgrade(sock);
+  BOOST_REQUIRE(sock.send_raw(tao::test::client_frame(2, tao::test::tao_message(1, "before\n"))
+                              + tao::test::client_frame(8, tao::test::close_payload(1001, "bye"))
+                              + tao::test::client_frame(2, tao::test::tao_message(1, "after\n"))));
+  auto frames = read_frames(sock, pending, 2);
+  BOOST_REQUIRE_EQUAL(frames.size(), 2u);
+  BOOST_TEST(frames[0].opcode == 1); // type 1 is the text type
+  BOOST_TEST(frames[0].payload == "before\n");
+  BOOST_TEST(frames[1].opcode == 8);
+  BOOST_TEST(frames[1].close_code() == 1001);
+  auto rest = read_until(sock, [](const std::string&) { return false; }); // until the FIN
+  BOOST_TEST(pending.empty());
+  BOOST_TEST(rest.empty());
+  BOOST_TEST(log.wait_for("server close none"));
+  BOOST_TEST(table_holds(srv, 0));
+  stop(srv);
+}
+
 BOOST_AUTO_TEST_CASE(an_upgrade_that_never_completes_times_out) {
   auto sopts = echo_server();
   sopts.websocket.handshake_timeout = 100ms;

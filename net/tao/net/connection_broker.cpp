@@ -314,6 +314,23 @@ void websocket_finished(connection_broker_actor* self) {
   st.sink->on_close_request(st.ws->end_reason());
 }
 
+/// The peer's close frame came, unanswered: like the peer's end of input.
+/// Reads stop; the sink handles the frames it got and their replies go out;
+/// then its close answers the peer's close frame (end_websocket) and FIN
+/// follows. A sink that cannot stay half-open closes at once.
+void websocket_peer_closed(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (st.phase != broker_phase::open)
+    return;
+  auto reason = st.ws->peer_close_reason();
+  st.input_ended = true;
+  st.phase = broker_phase::half_open;
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
+  if (!st.sink || !st.sink->on_input_closed(reason))
+    begin_close(self, reason);
+}
+
 /// The TLS side of a graceful close: close_notify after the queued records,
 /// or, before the handshake completed, dropping what waited for it.
 void end_tls(connection_broker_actor* self) {
@@ -696,6 +713,10 @@ void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg)
   }
   if (st.ws && st.ws->finished()) {
     websocket_finished(self);
+    return;
+  }
+  if (st.ws && st.ws->peer_closing()) {
+    websocket_peer_closed(self);
     return;
   }
   if (st.tls && st.tls->peer_closed() && accepting_reads(st))

@@ -358,6 +358,11 @@ void websocket_channel::receive(const char* data, size_t n, protocol::frame_batc
 }
 
 void websocket_channel::flush_events() {
+  // wslay queued the answer to the peer's close as it read it; it waits
+  // until `close`, so that replies to earlier messages go out first.
+  if (!answer_close_ && wslay_event_get_close_received(events_)
+      && !wslay_event_get_close_sent(events_) && !failure_)
+    return;
   wslay_event_send(events_);
   if (code_sent_ == 0 && wslay_event_get_close_sent(events_))
     code_sent_ = wslay_event_get_status_code_sent(events_);
@@ -368,12 +373,17 @@ void websocket_channel::check_end() {
       || !wslay_event_get_close_sent(events_))
     return;
   finished_ = true;
-  if (code_received_ == 1000 || code_received_ == 1001 || code_received_ == 1005)
-    return;
-  end_reason_ = protocol::make_error(errc::websocket_failure,
-                                     "the peer closed with " + std::to_string(code_received_) + " "
-                                       + code_name(code_received_)
-                                       + (reason_received_.empty() ? "" : ": " + reason_received_));
+  end_reason_ = peer_close_reason();
+}
+
+caf::error websocket_channel::peer_close_reason() const {
+  if (code_received_ == 0 || code_received_ == 1000 || code_received_ == 1001
+      || code_received_ == 1005)
+    return {};
+  return protocol::make_error(errc::websocket_failure,
+                              "the peer closed with " + std::to_string(code_received_) + " "
+                                + code_name(code_received_)
+                                + (reason_received_.empty() ? "" : ": " + reason_received_));
 }
 
 caf::error websocket_channel::write(const char* data, size_t n, protocol::byte_buffer& wire_out) {
@@ -465,8 +475,10 @@ void websocket_channel::close(uint16_t code, std::string_view reason,
     return;
   }
   reason = reason.substr(0, 123);
-  wslay_event_queue_close(events_, code, reinterpret_cast<const uint8_t*>(reason.data()),
-                          reason.size());
+  answer_close_ = true;
+  if (code_received_ == 0) // else wslay queued the answer already
+    wslay_event_queue_close(events_, code, reinterpret_cast<const uint8_t*>(reason.data()),
+                            reason.size());
   flush_events();
   check_end();
 }

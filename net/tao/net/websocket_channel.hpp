@@ -85,7 +85,9 @@ public:
 
   /// Starts the closing handshake with `code` and `reason` (at most 123
   /// bytes; longer is cut), once. Before the upgrade it only marks the
-  /// channel finished (the caller closes the socket).
+  /// channel finished (the caller closes the socket). After the peer's
+  /// close (`peer_closing`) it sends the answer to it instead, echoing the
+  /// peer's code, and the channel finishes.
   void close(uint16_t code, std::string_view reason, protocol::byte_buffer& wire_out);
 
   /// Fails a channel still in its upgrade (the caller's handshake timer
@@ -104,6 +106,18 @@ public:
   bool finished() const noexcept {
     return finished_;
   }
+
+  /// True once the peer's close frame came and we have not answered it: the
+  /// peer sends nothing more, but we may still send the replies to what it
+  /// sent before (RFC 6455 5.5.1 lets an endpoint finish sending first);
+  /// `close` answers. The answer is held until then.
+  bool peer_closing() const noexcept {
+    return established_ && !finished_ && code_received_ != 0 && code_sent_ == 0;
+  }
+
+  /// What the peer's close means for the connection: none for 1000, 1001
+  /// or no status, else `websocket_failure` naming the code and reason.
+  caf::error peer_close_reason() const;
 
   /// Why the channel finished: none for a plain HTTP exchange or a close
   /// with 1000, 1001 or no status; the failure; or the peer's close code
@@ -203,6 +217,8 @@ private:
   size_t consumed_ = 0;
   uint16_t code_received_ = 0;
   uint16_t code_sent_ = 0;
+  /// Set by `close`: the answer to the peer's close may go out.
+  bool answer_close_ = false;
   std::string reason_received_;
   uint16_t pending_code_ = 0;
   std::string pending_why_;
