@@ -55,11 +55,12 @@ struct connection_options {
   tls_options tls;
 
   /// The protocol on the socket; handlers are the same for every transport.
-  /// A server listens on one transport: start one server per port to serve
-  /// TCP and WebSocket clients (they may share handlers and state).
+  /// A server with `transport` tcp can also listen for WebSocket clients on
+  /// a second port (`server_options::websocket_port`).
   transport_kind transport = transport_kind::tcp;
 
-  /// WebSocket settings, used when `transport` is `websocket`. Connections
+  /// WebSocket settings, used when `transport` is `websocket` (or on a
+  /// server's `websocket_port`). Connections
   /// reach `on_connect` and the handlers only once the upgrade completed.
   websocket_options websocket;
 
@@ -174,6 +175,14 @@ struct server_options : connection_options {
 
   /// Sets SO_REUSEADDR on the listening socket.
   bool reuse_address = true;
+
+  /// A second listening port, on `host`, for WebSocket clients (with the
+  /// `websocket` settings and the same TLS), while `port` serves `transport`
+  /// tcp: one server, one connection table, the same handlers, broadcasts
+  /// and stats for both. 0 picks an ephemeral port (see
+  /// `server::websocket_port`); -1, the default, is off. Must be -1 when
+  /// `transport` is websocket.
+  int websocket_port = -1;
 };
 
 } // namespace tao

@@ -63,6 +63,10 @@ struct server_state {
   /// Watches every connection's liveness.
   tao::supervisor supervisor;
   caf::io::accept_handle acceptor;
+  /// The second listener, for WebSocket clients (`websocket_port`), and the
+  /// setup of its connections; invalid and null without one.
+  caf::io::accept_handle ws_acceptor;
+  std::shared_ptr<net::broker_setup> ws_setup;
   /// Every forked connection broker, joined or not, by address.
   std::unordered_map<caf::actor_addr, member> brokers;
   /// The broker of each entry in `brokers`, by connection id.
@@ -125,6 +129,8 @@ void begin_stop(server_actor* self) {
   st.stopping = true;
   server_log().info("stopping: closing {} connections", st.brokers.size());
   self->close(st.acceptor);
+  if (st.ws_setup)
+    self->close(st.ws_acceptor);
   if (st.brokers.empty()) {
     maybe_finish_stop(self);
     return;
@@ -146,15 +152,28 @@ void begin_stop(server_actor* self) {
                          stop_timeout_atom::value);
 }
 
-caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
-                              std::shared_ptr<const server_options> options, uint16_t port,
+/// The listeners of a server: `main` for `transport`, `ws` (may be null) for
+/// WebSocket clients on `websocket_port`.
+struct listeners {
+  caf::io::doorman_ptr main;
+  uint16_t port = 0;
+  caf::io::doorman_ptr ws;
+  uint16_t ws_port = 0;
+};
+
+caf::behavior server_behavior(server_actor* self, listeners ports,
+                              std::shared_ptr<const server_options> options,
                               std::shared_ptr<net::tls_context> tls,
                               std::shared_ptr<net::websocket_context> websocket) {
   auto& init = self->state;
   init.options = options;
-  init.acceptor = doorman->hdl();
-  self->add_doorman(std::move(doorman));
-  tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
+  init.acceptor = ports.main->hdl();
+  self->add_doorman(std::move(ports.main));
+  if (ports.ws) {
+    init.ws_acceptor = ports.ws->hdl();
+    self->add_doorman(std::move(ports.ws));
+  }
+  tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, ports.port, ports.ws_port};
   init.supervisor = options->supervisor;
   if (!init.supervisor) {
     // Its own, on the I/O thread, ending with the server.
@@ -172,6 +191,12 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     };
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
+  if (setup->websocket && init.ws_acceptor != caf::io::accept_handle{}) {
+    // TCP on the main port, WebSocket on the second: same setup otherwise.
+    init.ws_setup = std::make_shared<net::broker_setup>(*setup);
+    setup->websocket = nullptr;
+    setup->on_unserved = nullptr;
+  }
   init.setup = std::move(setup);
   if (init.meter.enabled())
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), metrics_period,
@@ -219,7 +244,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         return;
       }
       auto id = detail::next_connection_id();
-      auto broker = self->fork(net::connection_broker, msg.handle, st.setup, id);
+      const auto& conn_setup = st.ws_setup && msg.source == st.ws_acceptor ? st.ws_setup : st.setup;
+      auto broker = self->fork(net::connection_broker, msg.handle, conn_setup, id);
       self->monitor(broker);
       st.brokers.emplace(broker.address(), member{id, broker});
       st.broker_of.emplace(id, broker.address());
@@ -328,7 +354,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     [self](stats_atom) {
       auto stats = self->state.stats;
       stats.connections = self->state.brokers.size();
-      if (const auto& ws = self->state.setup->websocket) {
+      const auto& ws_side = self->state.ws_setup ? self->state.ws_setup : self->state.setup;
+      if (const auto& ws = ws_side->websocket) {
         const auto& c = ws->counters();
         stats.websocket_upgrades = c.upgrades;
         stats.http_requests = c.http_requests;
@@ -377,8 +404,14 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   auto tls = net::tls_context::make_if_enabled(net::tls_role::server, opts.tls);
   if (!tls)
     return tls.error();
+  if (opts.websocket_port < -1 || opts.websocket_port > 65535)
+    return protocol::make_error(errc::invalid_argument,
+                                "websocket_port must be -1 (off) or a port from 0 to 65535");
+  if (opts.websocket_port >= 0 && opts.transport == transport_kind::websocket)
+    return protocol::make_error(errc::invalid_argument,
+                                "websocket_port is a second port for a tcp transport server");
   std::shared_ptr<net::websocket_context> websocket;
-  if (opts.transport == transport_kind::websocket) {
+  if (opts.transport == transport_kind::websocket || opts.websocket_port >= 0) {
     auto ctx =
       net::websocket_context::make(net::websocket_role::server, opts.websocket, opts.codec);
     if (!ctx)
@@ -391,17 +424,33 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
     return protocol::make_error(errc::network_failure, "cannot listen on " + opts.host + ":"
                                                          + std::to_string(opts.port) + ": "
                                                          + protocol::render(doorman.error()));
-  auto port = (*doorman)->port();
+  listeners ports;
+  ports.port = (*doorman)->port();
+  ports.main = std::move(*doorman);
+  if (opts.websocket_port >= 0) {
+    auto ws = mm.backend().new_tcp_doorman(static_cast<uint16_t>(opts.websocket_port),
+                                           opts.host.c_str(), opts.reuse_address);
+    if (!ws)
+      return protocol::make_error(errc::network_failure, "cannot listen on " + opts.host + ":"
+                                                           + std::to_string(opts.websocket_port)
+                                                           + ": " + protocol::render(ws.error()));
+    ports.ws_port = (*ws)->port();
+    ports.ws = std::move(*ws);
+  }
+  auto port = ports.port;
+  auto ws_port = ports.ws_port;
   auto host = opts.host;
   auto tls_on = opts.tls.enabled;
   auto ws_on = opts.transport == transport_kind::websocket;
   auto options = std::make_shared<const server_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port,
+  auto actor = mm.spawn_broker(server_behavior, std::move(ports), std::move(options),
                                std::move(*tls), std::move(websocket));
   server_log().info("listening on {}:{}{}{}", host, port, ws_on ? " (WebSocket)" : "",
                     tls_on ? " (TLS)" : "");
-  return server{std::move(actor), std::move(codec), port};
+  if (ws_port != 0)
+    server_log().info("listening on {}:{} (WebSocket){}", host, ws_port, tls_on ? " (TLS)" : "");
+  return server{std::move(actor), std::move(codec), port, ws_port};
 }
 
 void server::sched(caf::timespan period, connection::timer_callback f) const {

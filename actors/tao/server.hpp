@@ -83,8 +83,9 @@ public:
   server() = default;
 
   /// Builds a handle (used by the framework).
-  server(caf::actor actor, protocol::codec_ptr codec, uint16_t port)
-    : actor_(std::move(actor)), codec_(std::move(codec)), port_(port) {
+  server(caf::actor actor, protocol::codec_ptr codec, uint16_t port, uint16_t websocket_port = 0)
+    : actor_(std::move(actor)), codec_(std::move(codec)), port_(port),
+      websocket_port_(websocket_port) {
   }
 
   /// Binds `opts.host:opts.port` and starts serving. Blocks only while the
@@ -100,6 +101,12 @@ public:
   /// The port the server listens on (the ephemeral one if 0 was asked).
   uint16_t port() const noexcept {
     return port_;
+  }
+
+  /// The port of WebSocket clients when `server_options::websocket_port`
+  /// was set (the ephemeral one if 0 was asked), else 0.
+  uint16_t websocket_port() const noexcept {
+    return websocket_port_;
   }
 
   /// The server actor.
@@ -149,6 +156,7 @@ private:
   caf::actor actor_;
   protocol::codec_ptr codec_;
   uint16_t port_ = 0;
+  uint16_t websocket_port_ = 0;
 };
 
 } // namespace tao

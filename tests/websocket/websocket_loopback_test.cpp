@@ -428,6 +428,50 @@ BOOST_AUTO_TEST_CASE(a_close_from_the_peer_is_answered_before_the_fin) {
   stop(srv);
 }
 
+BOOST_AUTO_TEST_CASE(one_server_listens_on_a_tcp_and_a_websocket_port) {
+  auto sopts = echo_server();
+  sopts.transport = tao::transport_kind::tcp;
+  sopts.websocket_port = 0;
+  auto srv = start_server(std::move(sopts));
+  BOOST_REQUIRE(srv.websocket_port() != 0);
+  BOOST_REQUIRE(srv.websocket_port() != srv.port());
+  // A plain Tao client on the TCP port and tao's WebSocket client on the
+  // other: the same handlers echo both, a broadcast reaches both.
+  tao::test::tlv_socket tcp{srv.port()};
+  BOOST_REQUIRE(tcp.send(1, "over tcp\n"));
+  auto echoed = tcp.read();
+  BOOST_REQUIRE(echoed);
+  BOOST_TEST(echoed->payload == "over tcp\n");
+  auto cli = start_client(echo_client(srv.websocket_port()));
+  BOOST_REQUIRE(log.wait_for("client connect"));
+  BOOST_REQUIRE(!cli.write(text_line{"over websocket\n"}));
+  BOOST_TEST(log.wait_for("client got text over websocket\n"));
+  BOOST_TEST(log.wait_for("server connect", 2));
+  BOOST_REQUIRE(!srv.broadcast(text_line{"to everyone\n"}));
+  BOOST_TEST(log.wait_for("client got text to everyone\n"));
+  auto all = tcp.read();
+  BOOST_REQUIRE(all);
+  BOOST_TEST(all->payload == "to everyone\n");
+  auto s = stats(srv);
+  BOOST_TEST(s.websocket_upgrades == 1u);
+  BOOST_TEST(s.accepted == 2u);
+  cli.close();
+  await_exit(cli.actor());
+  BOOST_TEST(log.wait_for("server close none"));
+  stop(srv);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_websocket_port_needs_a_tcp_transport) {
+  auto sopts = echo_server(); // transport websocket
+  sopts.websocket_port = 0;
+  auto srv = tao::server::start(*sys, std::move(sopts));
+  BOOST_TEST(!srv);
+  auto bad = echo_server();
+  bad.transport = tao::transport_kind::tcp;
+  bad.websocket_port = 70000;
+  BOOST_TEST(!tao::server::start(*sys, std::move(bad)));
+}
+
 BOOST_AUTO_TEST_CASE(an_upgrade_that_never_completes_times_out) {
   auto sopts = echo_server();
   sopts.websocket.handshake_timeout = 100ms;
