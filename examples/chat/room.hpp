@@ -18,12 +18,12 @@ namespace chat {
 using line = tao::protocol::text_message<1>;
 
 /// A nick: a browser sends the one it wants, the server answers with the
-/// one it got.
-using nick_message = tao::protocol::text_message<2>;
+/// one it got. (Type 2 is tao-chat-node's history line; the page knows both.)
+using nick_message = tao::protocol::text_message<3>;
 
 /// Who is connected: one nick per line (TCP clients are "tcp-<id>"). Sent
 /// to browsers only; Tao's TCP chat clients never see it.
-using roster_message = tao::protocol::text_message<3>;
+using roster_message = tao::protocol::text_message<4>;
 
 /// Members and servers of the room. Thread-safe: handlers of every
 /// connection call it from CAF's scheduler threads.

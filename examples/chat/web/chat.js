@@ -1,13 +1,14 @@
 // The tao chat page: one WebSocket to the chat server on the page's own
 // host and port. Tao frames travel as WebSocket messages: chat lines (type
 // 1) as text; other types as binary messages, int32 little-endian type
-// followed by the payload. Type 2 carries our nick (we send the one we want,
-// the server answers with the one we got), type 3 the roster (nicks, one
-// per line); a server without nicks never answers type 2 and shows lines
-// as they are. No build step, no libraries.
+// followed by the payload. Type 2 is a history line (tao-chat-node sends the
+// room's last lines when we join), type 3 carries our nick (we send the one
+// we want, the server answers with the one we got), type 4 the roster (one
+// member per line); a server without nicks never answers type 3 and shows
+// lines as they are. No build step, no libraries.
 "use strict";
 
-const LINE = 1, NICK = 2, ROSTER = 3;
+const LINE = 1, HISTORY = 2, NICK = 3, ROSTER = 4;
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -73,6 +74,11 @@ function onMessage(event) {
     showRoster(text);
   } else if (type === LINE) {
     addLine(text);
+  } else if (type === HISTORY) {
+    // Sent again after each reconnect: skip what the log already shows.
+    const shown = text.replace(/\n$/, "");
+    if (!Array.from($("log").children).some((li) => li.textContent === shown))
+      addLine(text, "history");
   }
 }
 
