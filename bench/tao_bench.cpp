@@ -3,7 +3,10 @@
 //   tao-bench --mode=tlv --port=P --conns=N --window=W --size=S --duration=SEC
 //
 // tlv: each connection keeps W frames of type 1 with S-byte payloads in
-// flight and checks every echo (type, length, payload bytes). pingpong:
+// flight and checks every echo (type, length, payload bytes). ws: the same
+// over tao's WebSocket transport (tao-bench-server --transport=websocket):
+// an upgrade per connection, then masked binary messages (mask key 0),
+// type 1 + payload, each echo checked. pingpong:
 // muduo/Asio's method: each session sends W blocks of S bytes on connect and
 // echoes whatever comes back, no framing; every byte is checked. accept:
 // parallel connectors open N connections, each exchanging one frame. Prints
@@ -31,8 +34,11 @@ using tao::bench::load_args;
 using tao::bench::load_result;
 
 void add_flags(CLI::App& app, load_args& a) {
-  app.add_option("--mode", a.mode, "tlv (Tao frames), pingpong (raw echo) or accept")
-    ->check(CLI::IsMember({"tlv", "pingpong", "accept"}))
+  app
+    .add_option("--mode", a.mode,
+                "tlv (Tao frames), ws (Tao frames as WebSocket messages), pingpong (raw echo) "
+                "or accept")
+    ->check(CLI::IsMember({"tlv", "ws", "pingpong", "accept"}))
     ->capture_default_str();
   app.add_option("--host", a.host, "server address (IPv4)")->capture_default_str();
   app.add_option("-p,--port", a.port, "server port")->capture_default_str();

@@ -24,6 +24,7 @@ struct config : caf::actor_system_config {
   uint16_t port = 0;
   std::string dispatch = "scheduled";
   std::string codec = "tlv";
+  std::string transport = "tcp";
   size_t read_chunk = 32 * 1024;
   size_t max_reads = 0;
   config() {
@@ -31,6 +32,7 @@ struct config : caf::actor_system_config {
       .add(port, "port,p", "port to listen on (0: pick one)")
       .add(dispatch, "dispatch", "where handlers run: scheduled or inline (or inline_io)")
       .add(codec, "codec", "framing: tlv or raw (pass-through)")
+      .add(transport, "transport", "tcp or websocket")
       .add(read_chunk, "read-chunk", "bytes per read system call")
       .add(max_reads, "max-reads", "CAF's middleman.max-consecutive-reads (0: CAF's 50)");
   }
@@ -62,6 +64,8 @@ int main(int argc, char** argv) {
     cfg.dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.max_connections = 100000;
   opts.read_chunk_size = cfg.read_chunk;
+  if (cfg.transport == "websocket")
+    opts.transport = tao::transport_kind::websocket;
   if (cfg.codec == "raw")
     opts.codec = std::make_shared<tao::bench::raw_codec>();
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });

@@ -33,6 +33,16 @@ enum class dispatch_mode {
   inline_io,
 };
 
+/// The protocol a server's or client's connections speak on the socket.
+enum class transport_kind {
+  /// Tao's frames straight on TCP (or TLS): Tao 1.6's wire format.
+  tcp,
+  /// WebSocket (RFC 6455): one Tao frame per message, over TLS for wss://
+  /// (see docs/websocket.md). A server on this transport also answers plain
+  /// HTTP requests with the files of `websocket.web_root`.
+  websocket,
+};
+
 /// Which side of a connection went idle (Netty's `IdleState`).
 enum class idle_kind {
   /// Nothing was read for `read_idle_timeout`.

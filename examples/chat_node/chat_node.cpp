@@ -3,10 +3,11 @@
 // CAF's middleman (BASP, optionally TLS). A line from any client reaches every
 // client of every node, the sender included.
 //
-//   tao-chat-node --port=0 --node-port=0 [--peer host:port]... [--tls
+//   tao-chat-node --port=0 --node-port=0 [--web-port=0] [--peer host:port]... [--tls
 //     --openssl.certificate=cert.pem --openssl.key=key.pem --openssl.cafile=ca.pem]
 //
-// Prints "listening on H:P" (clients), "node port N" (other nodes), then one
+// Prints "listening on H:P" (clients), "node port N" (other nodes), with
+// --web-port "web chat on http://H:P/" (the browser chat), then one
 // line per peer up/down, replay and gap. Stops on SIGINT/SIGTERM within
 // --drain-timeout plus one second, whatever the peers do.
 
@@ -118,12 +119,38 @@ int main(int argc, char** argv) {
     stop_actors();
     return 1;
   }
+  // The browser chat: the page and a WebSocket, browsers in the same room.
+  tao::server web;
+  if (cfg.web_port >= 0) {
+    tao::server_options wopts;
+    wopts.host = cfg.host;
+    wopts.port = static_cast<uint16_t>(cfg.web_port);
+    wopts.metrics = metrics;
+    wopts.drain_timeout = std::chrono::milliseconds(cfg.drain_timeout_ms);
+    wopts.transport = tao::transport_kind::websocket;
+    wopts.websocket.text_type = chat_node::chat_line_type;
+    wopts.websocket.subprotocols = {"tao-chat"};
+    wopts.websocket.web_root = cfg.web_root;
+    wopts.heartbeat_period = std::chrono::seconds(20); // pings keep proxies from dropping idle tabs
+    auto err = chat_node::serve_room_web(wopts, room);
+    auto started =
+      err ? caf::expected<tao::server>{std::move(err)} : tao::server::start(sys, std::move(wopts));
+    if (!started) {
+      std::cerr << "error: " << tao::protocol::render(started.error()) << '\n';
+      srv->stop();
+      stop_actors();
+      return 1;
+    }
+    web = *started;
+  }
   {
     std::ostringstream os;
     os << "node " << std::hex << rcfg.incarnation << std::dec << '\n'
        << "listening on " << cfg.host << ":" << srv->port() << '\n'
        << "node port " << *node_port << " (" << address << ", "
        << (cfg.tls ? "TLS, mutual authentication" : "plain BASP") << ")";
+    if (web)
+      os << "\nweb chat on http://" << cfg.host << ":" << web.port() << "/";
     say(os.str());
   }
   for (auto& peer : cfg.peers)
@@ -135,6 +162,6 @@ int main(int argc, char** argv) {
       say("stopping");
       deadline.arm(std::chrono::milliseconds(cfg.drain_timeout_ms + 1000));
     },
-    *srv, stop_actors);
+    *srv, web, stop_actors);
   return 0;
 }

@@ -54,10 +54,17 @@ std::string check_tls_files(const caf::actor_system_config& cfg) {
 
 } // namespace
 
-node_config::node_config() {
+#ifndef TAO_CHAT_WEB_ROOT
+#define TAO_CHAT_WEB_ROOT "web"
+#endif
+
+node_config::node_config() : web_root(TAO_CHAT_WEB_ROOT) {
   opt_group{custom_options_, "global"}
     .add(host, "host", "address the chat clients connect to")
     .add(port, "port,p", "port for the chat clients (0: pick one)")
+    .add(web_port, "web-port",
+         "serve the browser chat (page and WebSocket) on this port; 0 picks one, -1 is off")
+    .add(web_root, "web-root", "directory of the chat page")
     .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)")
     .add(node_host, "node-host", "address of the node port, advertised to other nodes")
     .add(node_port, "node-port", "port the room is published on for other nodes (0: pick one)")
@@ -101,6 +108,8 @@ std::optional<int> node_config::parse_command_line(int argc, char** argv) {
 }
 
 std::string node_config::check() const {
+  if (web_port < -1 || web_port > 65535)
+    return "--web-port must be -1 (off) or a port from 0 to 65535";
   if (caf::get_or(*this, "middleman.enable-automatic-connections", false))
     return "middleman.enable-automatic-connections must stay off: it opens a plaintext "
            "listener on every interface";

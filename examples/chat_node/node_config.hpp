@@ -20,6 +20,12 @@ struct node_config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   /// Port for the chat clients; 0 picks one (printed as "listening on").
   uint16_t port = 0;
+  /// Port of the browser chat (the page over HTTP and its WebSocket, in the
+  /// same room); 0 picks one (printed as "web chat on"), -1 is off.
+  int web_port = -1;
+  /// Directory of the chat page (examples/chat/web of the source tree by
+  /// default).
+  std::string web_root;
   /// Address the room is published on, and advertised to other nodes.
   std::string node_host = "127.0.0.1";
   /// Port the room is published on; 0 picks one (printed as "node port").

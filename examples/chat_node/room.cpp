@@ -1,5 +1,6 @@
 #include "room.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -58,6 +59,12 @@ struct room_state {
   /// moment before the node tells them their address).
   std::vector<early_hello> early;
   std::unordered_map<caf::actor_addr, tao::connection_ref> members;
+  /// Nicks of the browser members (a subset of `members`).
+  std::unordered_map<caf::actor_addr, std::string> nicks;
+  /// Who is connected to each greeted peer's node, by incarnation.
+  std::map<uint64_t, std::vector<std::string>> remote_rosters;
+  /// The roster changed since it was last published.
+  bool roster_dirty = false;
   /// Peers by the handle the room monitors (a BASP proxy in production).
   std::map<caf::actor_addr, peer_entry> peers;
   /// Greeted peers' handles by incarnation, for the ledger's messages.
@@ -127,6 +134,98 @@ ledger_time now(room_actor* self) {
   return self->clock().now();
 }
 
+/// Says `text` in the room as if a local client had.
+void say_line(room_actor* self, std::string text) {
+  auto& st = self->state;
+  ledger_effects fx;
+  st.book->say(std::move(text), st.cfg.wall_clock(), fx);
+  apply(self, fx);
+}
+
+/// Who is connected to this node: browsers by nick, other clients as
+/// "tcp-<id>@<node address>".
+std::vector<std::string> local_roster(const room_state& st) {
+  std::vector<std::string> result;
+  for (auto& kvp : st.members) {
+    auto i = st.nicks.find(kvp.first);
+    result.push_back(i != st.nicks.end()
+                       ? i->second
+                       : "tcp-" + std::to_string(kvp.second.id()) + "@" + st.cfg.address);
+  }
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+/// Sends this node's roster to every greeted peer and the whole room's to
+/// every local browser.
+void publish_roster(room_actor* self) {
+  auto& st = self->state;
+  st.roster_dirty = false;
+  auto local = local_roster(st);
+  for (auto& kvp : st.by_incarnation)
+    caf::anon_send(kvp.second, roster_atom::value, st.cfg.incarnation, local);
+  if (st.nicks.empty())
+    return;
+  auto all = local;
+  for (auto& kvp : st.remote_rosters)
+    all.insert(all.end(), kvp.second.begin(), kvp.second.end());
+  std::sort(all.begin(), all.end());
+  std::string text;
+  for (auto& x : all)
+    text += x + "\n";
+  for (auto& kvp : st.nicks) {
+    auto i = st.members.find(kvp.first);
+    if (i != st.members.end() && i->second.write_frame(roster_type, text))
+      ++st.refused_writes;
+  }
+}
+
+/// `wanted` made printable, at most 24 bytes (never half a UTF-8
+/// sequence), "guest" if nothing is left.
+std::string clean_nick(const std::string& wanted) {
+  std::string out;
+  for (char c : wanted) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f && out.size() < 24)
+      out += c;
+  }
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80)
+    out.pop_back();
+  if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0)
+    out.pop_back();
+  return out.empty() ? "guest" : out;
+}
+
+/// A browser member asks for a nick: unique among the nicks this node
+/// knows (its own and its peers' rosters).
+void claim_nick(room_actor* self, const tao::connection_ref& ref, const std::string& wanted) {
+  auto& st = self->state;
+  auto addr = ref.actor().address();
+  if (st.members.count(addr) == 0)
+    return; // not (or no longer) a member
+  auto base = clean_nick(wanted);
+  auto taken = [&](const std::string& x) {
+    for (auto& kvp : st.nicks)
+      if (kvp.first != addr && kvp.second == x)
+        return true;
+    for (auto& kvp : st.remote_rosters)
+      if (std::find(kvp.second.begin(), kvp.second.end(), x) != kvp.second.end())
+        return true;
+    return false;
+  };
+  auto nick = base;
+  for (int n = 2; taken(nick); ++n)
+    nick = base + "-" + std::to_string(n);
+  auto i = st.nicks.find(addr);
+  bool first = i == st.nicks.end();
+  st.nicks[addr] = nick;
+  if (ref.write_frame(nick_type, nick))
+    ++st.refused_writes;
+  if (first)
+    say_line(self, "* " + nick + " joined\n");
+  publish_roster(self);
+}
+
 template <class Message>
 void handle_peer_message(room_actor* self, const Message& msg) {
   ledger_effects fx;
@@ -181,6 +280,7 @@ void greet(room_actor* self, const caf::actor& peer, uint64_t incarnation,
   ledger_effects fx;
   st.book->peer_up(incarnation, address, now(self), fx);
   apply(self, fx);
+  caf::anon_send(peer, roster_atom::value, st.cfg.incarnation, local_roster(st));
   if (st.cfg.observer) {
     caf::anon_send(st.cfg.observer, up_atom::value, peer, address, incarnation, greeted_peers(st));
     if (!known.empty())
@@ -229,8 +329,16 @@ caf::behavior room(room_actor* self, room_config cfg) {
   init(self, std::move(cfg));
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (st.members.erase(msg.source) > 0)
+    if (st.members.erase(msg.source) > 0) {
+      auto i = st.nicks.find(msg.source);
+      if (i != st.nicks.end()) {
+        auto nick = std::move(i->second);
+        st.nicks.erase(i);
+        say_line(self, "* " + nick + " left\n");
+      }
+      st.roster_dirty = true;
       return;
+    }
     auto i = st.peers.find(msg.source);
     if (i == st.peers.end())
       return;
@@ -242,6 +350,8 @@ caf::behavior room(room_actor* self, room_config cfg) {
     if (j != st.by_incarnation.end() && j->second.address() == msg.source) {
       st.by_incarnation.erase(j);
       st.book->peer_down(entry.incarnation);
+      if (st.remote_rosters.erase(entry.incarnation) > 0)
+        st.roster_dirty = true;
     }
     if (st.cfg.observer)
       caf::anon_send(st.cfg.observer, down_atom::value, msg.source, entry.address,
@@ -258,12 +368,28 @@ caf::behavior room(room_actor* self, room_config cfg) {
                   &ref);
       self->monitor(ref.actor());
       st.members.emplace(ref.actor().address(), ref);
+      st.roster_dirty = true;
     },
-    [self](say_atom, std::string& text) {
+    [self](say_atom, std::string& text) { say_line(self, std::move(text)); },
+    [self](nick_atom, const tao::connection_ref& ref, const std::string& wanted) {
+      claim_nick(self, ref, wanted);
+    },
+    [self](web_say_atom, const caf::actor_addr& member, const std::string& text) {
       auto& st = self->state;
-      ledger_effects fx;
-      st.book->say(std::move(text), st.cfg.wall_clock(), fx);
-      apply(self, fx);
+      auto i = st.nicks.find(member);
+      if (i == st.nicks.end())
+        return; // lines before a nick are dropped
+      auto line = i->second + ": " + text;
+      if (line.back() != '\n')
+        line += '\n';
+      say_line(self, std::move(line));
+    },
+    [self](roster_atom, uint64_t incarnation, std::vector<std::string>& members) {
+      auto& st = self->state;
+      if (st.by_incarnation.count(incarnation) == 0)
+        return; // not (or no longer) a greeted peer
+      st.remote_rosters[incarnation] = std::move(members);
+      st.roster_dirty = true;
     },
     [self](const peer_lines& msg) { handle_peer_message(self, msg); },
     [self](const peer_ack& msg) { handle_peer_message(self, msg); },
@@ -277,6 +403,8 @@ caf::behavior room(room_actor* self, room_config cfg) {
       apply(self, fx);
       if (st.metrics)
         st.metrics->publish(*st.book, st.members.size());
+      if (st.roster_dirty)
+        publish_roster(self);
       self->delayed_send(self, st.cfg.ack_interval, tick_atom::value);
     },
     [self](peer_atom, const caf::actor& peer) {
@@ -345,6 +473,21 @@ caf::error serve_room(tao::server_options& opts, const caf::actor& room) {
   };
   return opts.handlers.on<chat_message>([room](tao::connection&, const chat_message& m) {
     caf::anon_send(room, say_atom::value, m.text);
+  });
+}
+
+caf::error serve_room_web(tao::server_options& opts, const caf::actor& room) {
+  using nick_message = tao::protocol::text_message<nick_type>;
+  opts.on_connect = [room](tao::connection& c) {
+    caf::anon_send(room, join_atom::value, c.ref());
+    return true;
+  };
+  if (auto err = opts.handlers.on<nick_message>([room](tao::connection& c, const nick_message& m) {
+        caf::anon_send(room, nick_atom::value, c.ref(), m.text);
+      }))
+    return err;
+  return opts.handlers.on<chat_message>([room](tao::connection& c, const chat_message& m) {
+    caf::anon_send(room, web_say_atom::value, c.ref().actor().address(), m.text);
   });
 }
 
