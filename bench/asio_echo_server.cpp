@@ -17,6 +17,8 @@
 #include <asio.hpp>
 #include <sys/resource.h>
 
+#include "cli.hpp"
+
 namespace {
 
 class session : public std::enable_shared_from_this<session> {
@@ -97,12 +99,11 @@ void accept(asio::ip::tcp::acceptor& acc, bool raw) {
 int main(int argc, char** argv) {
   unsigned short port = 0;
   bool raw = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--port=", 7) == 0)
-      port = static_cast<unsigned short>(std::atoi(argv[i] + 7));
-    else if (std::strcmp(argv[i], "--raw") == 0)
-      raw = true;
-  }
+  CLI::App app{"asio-echo-server: the Asio baseline for tao's benchmarks"};
+  app.add_option("-p,--port", port, "port on 127.0.0.1 (0: pick one)");
+  app.add_flag("--raw", raw, "echo bytes as they come instead of TLV frames");
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;

@@ -27,6 +27,32 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+/// Bytes of a WebSocket frame header (without a mask key) for `n` payload
+/// bytes.
+size_t ws_header(size_t n) {
+  return n < 126 ? 2 : n < 65536 ? 4 : 10;
+}
+
+/// Writes a WebSocket frame header: binary, final, `masked`, length `n`.
+size_t put_ws_header(char* out, size_t n, bool masked) {
+  auto bit = static_cast<uint8_t>(masked ? 0x80 : 0);
+  out[0] = static_cast<char>(0x82);
+  if (n < 126) {
+    out[1] = static_cast<char>(bit | n);
+    return 2;
+  }
+  if (n < 65536) {
+    out[1] = static_cast<char>(bit | 126);
+    out[2] = static_cast<char>(n >> 8);
+    out[3] = static_cast<char>(n & 0xff);
+    return 4;
+  }
+  out[1] = static_cast<char>(bit | 127);
+  for (int i = 0; i < 8; ++i)
+    out[2 + i] = static_cast<char>((static_cast<uint64_t>(n) >> (8 * (7 - i))) & 0xff);
+  return 10;
+}
+
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
     .count();
@@ -53,7 +79,9 @@ struct conn {
 class echo_load {
 public:
   echo_load(const load_args& args, load_result& res)
-    : a_(args), r_(res), frame_(args.size + 8), tlv_(args.mode == "tlv") {
+    : a_(args), r_(res), ws_(args.mode == "ws"),
+      frame_(ws_ ? ws_header(args.size + 4) + 4 + args.size : args.size + 8),
+      tlv_(args.mode == "tlv" || ws_) {
     // Payload of frame n: pattern_[n % 26 ...], `size` bytes; pingpong blocks
     // start at the connection's shift.
     pattern_.resize(a_.size + 26);
@@ -77,6 +105,8 @@ public:
         return fail(std::string{"connect: "} + std::strerror(errno));
       int one = 1;
       setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (ws_ && !upgrade(c.fd))
+        return false;
       fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
       epoll_event ev{};
       ev.events = EPOLLIN;
@@ -164,7 +194,47 @@ private:
     reported = r_.units;
   }
 
+  /// The WebSocket upgrade of one connection, blocking (before the run).
+  bool upgrade(int fd) {
+    std::string req = "GET / HTTP/1.1\r\nHost: " + a_.host
+                      + "\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n";
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      return fail("upgrade: send failed");
+    std::string head;
+    char ch;
+    while (head.size() < 4096 && head.find("\r\n\r\n") == std::string::npos) {
+      if (recv(fd, &ch, 1, 0) != 1)
+        return fail("upgrade: the server closed");
+      head += ch;
+    }
+    if (head.rfind("HTTP/1.1 101 ", 0) != 0)
+      return fail("upgrade refused: " + head.substr(0, head.find('\r')));
+    return true;
+  }
+
+  /// A masked binary message: type 1, the payload. The mask key is 0, so
+  /// the client spends nothing on masking (a benchmark shortcut; the server
+  /// unmasks as for any key).
+  void put_ws_frame(conn& c, int64_t t) {
+    char hdr[14];
+    auto n = put_ws_header(hdr, a_.size + 4, true);
+    std::memset(hdr + n, 0, 4);
+    n += 4;
+    uint32_t type = 1;
+    c.out.insert(c.out.end(), hdr, hdr + n);
+    c.out.insert(c.out.end(), reinterpret_cast<char*>(&type), reinterpret_cast<char*>(&type) + 4);
+    const char* p = pattern_.data() + c.seq_out++ % 26;
+    c.out.insert(c.out.end(), p, p + a_.size);
+    c.sent.push_back(t);
+  }
+
   void put_frame(conn& c, int64_t t) {
+    if (ws_) {
+      put_ws_frame(c, t);
+      return;
+    }
     char hdr[8];
     uint32_t type = 1, len = static_cast<uint32_t>(a_.size);
     std::memcpy(hdr, &type, 4); // little-endian host (x86_64, aarch64)
@@ -224,6 +294,18 @@ private:
   }
 
   bool on_frame(conn& c, const char* f, int64_t t) {
+    if (ws_) {
+      char hdr[10];
+      auto n = put_ws_header(hdr, a_.size + 4, false);
+      uint32_t type;
+      std::memcpy(&type, f + n, 4);
+      const char* expect = pattern_.data() + c.seq_in++ % 26;
+      if (std::memcmp(f, hdr, n) != 0 || type != 1 || std::memcmp(f + n + 4, expect, a_.size) != 0)
+        return fail("bad echo: wrong frame header, type or payload");
+      arrived(c, t, frame_);
+      put_frame(c, t);
+      return true;
+    }
     uint32_t type, plen;
     std::memcpy(&type, f, 4);
     std::memcpy(&plen, f + 4, 4);
@@ -308,6 +390,7 @@ private:
 
   const load_args& a_;
   load_result& r_;
+  const bool ws_;
   const size_t frame_;
   const bool tlv_;
   std::vector<char> pattern_;

@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.hpp"
+
 namespace {
 
 struct client {
@@ -78,14 +80,13 @@ bool flush(int fd, client& c) {
 } // namespace
 
 int main(int argc, char** argv) {
-  int port = 0;
+  uint16_t port = 0;
   bool raw = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--port=", 7) == 0)
-      port = std::atoi(argv[i] + 7);
-    else if (std::strcmp(argv[i], "--raw") == 0)
-      raw = true;
-  }
+  CLI::App app{"epoll-echo-server: the epoll baseline for tao's benchmarks"};
+  app.add_option("-p,--port", port, "port on 127.0.0.1 (0: pick one)");
+  app.add_flag("--raw", raw, "echo bytes as they come instead of TLV frames");
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;

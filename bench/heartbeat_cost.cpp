@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.hpp"
 #include "tao/all.hpp"
 
 namespace {
@@ -100,14 +101,12 @@ int main(int argc, char** argv) {
   int conns = 2000;
   int period_ms = 100;
   int seconds = 5;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--conns=", 8) == 0)
-      conns = std::atoi(argv[i] + 8);
-    else if (std::strncmp(argv[i], "--period-ms=", 12) == 0)
-      period_ms = std::atoi(argv[i] + 12);
-    else if (std::strncmp(argv[i], "--seconds=", 10) == 0)
-      seconds = std::atoi(argv[i] + 10);
-  }
+  CLI::App app{"tao-heartbeat-cost: CPU per Tao heartbeat on idle connections"};
+  app.add_option("--conns", conns, "connections")->check(CLI::Range(1, 1000000));
+  app.add_option("--period-ms", period_ms, "heartbeat period")->check(CLI::Range(1, 3600000));
+  app.add_option("--seconds", seconds, "length of each measurement")->check(CLI::Range(1, 3600));
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   uint64_t beats = 0;
   uint64_t none = 0;
   auto idle = measure(conns, 0, seconds, none);

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.hpp"
 #include "tao/all.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -73,12 +74,12 @@ long rss_kib() {
 int main(int argc, char** argv) {
   int conns = 10000;
   std::string dispatch = "scheduled";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--conns=", 8) == 0)
-      conns = std::atoi(argv[i] + 8);
-    else if (std::strncmp(argv[i], "--dispatch=", 11) == 0)
-      dispatch = argv[i] + 11;
-  }
+  CLI::App app{"tao-idle-memory: memory per idle tao connection"};
+  app.add_option("--conns", conns, "connections")->check(CLI::Range(1, 1000000));
+  app.add_option("--dispatch", dispatch, "where handlers run: scheduled or inline (or inline_io)")
+    ->check(CLI::IsMember({"scheduled", "inline", "inline_io"}));
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   rlimit lim{static_cast<rlim_t>(conns) * 2 + 100, static_cast<rlim_t>(conns) * 2 + 100};
   setrlimit(RLIMIT_NOFILE, &lim);
   caf::actor_system_config cfg;
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
   tao::server_options opts;
   opts.max_connections = static_cast<size_t>(conns) + 10;
   opts.dispatch =
-    dispatch == "inline" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
+    dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
   auto srv = *tao::server::start(sys, opts);
   // Warm up the allocator and CAF with a first small batch, then measure.

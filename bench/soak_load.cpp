@@ -31,6 +31,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -319,7 +321,7 @@ private:
 int main(int argc, char** argv) {
   args a;
   CLI::App app{"tao-soak-load: heartbeating Tao connections for bench/soak"};
-  app.add_option("--port", a.port, "server port on 127.0.0.1")->required();
+  app.add_option("-p,--port", a.port, "server port on 127.0.0.1")->required();
   app.add_option("--conns", a.conns, "connections")->check(CLI::Range(1, 100000));
   app.add_option("--duration", a.duration_s, "seconds of heartbeats and echoes")
     ->check(CLI::Range(1, 86400));
@@ -330,7 +332,8 @@ int main(int argc, char** argv) {
   app.add_option("--server-heartbeat-ms", a.server_heartbeat_ms,
                  "the server's heartbeat period, to check the counts (0: no check)");
   app.add_option("--payload", a.payload, "echo payload bytes")->check(CLI::Range(32, 65536));
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   soak_load load{a};
   if (!load.connect_all())
     return 1;

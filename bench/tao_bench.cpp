@@ -3,7 +3,10 @@
 //   tao-bench --mode=tlv --port=P --conns=N --window=W --size=S --duration=SEC
 //
 // tlv: each connection keeps W frames of type 1 with S-byte payloads in
-// flight and checks every echo (type, length, payload bytes). pingpong:
+// flight and checks every echo (type, length, payload bytes). ws: the same
+// over tao's WebSocket transport (tao-bench-server --transport=websocket):
+// an upgrade per connection, then masked binary messages (mask key 0),
+// type 1 + payload, each echo checked. pingpong:
 // muduo/Asio's method: each session sends W blocks of S bytes on connect and
 // echoes whatever comes back, no framing; every byte is checked. accept:
 // parallel connectors open N connections, each exchanging one frame. Prints
@@ -22,6 +25,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli.hpp"
 #include "load.hpp"
 
 namespace {
@@ -30,11 +34,14 @@ using tao::bench::load_args;
 using tao::bench::load_result;
 
 void add_flags(CLI::App& app, load_args& a) {
-  app.add_option("--mode", a.mode, "tlv (Tao frames), pingpong (raw echo) or accept")
-    ->check(CLI::IsMember({"tlv", "pingpong", "accept"}))
+  app
+    .add_option("--mode", a.mode,
+                "tlv (Tao frames), ws (Tao frames as WebSocket messages), pingpong (raw echo) "
+                "or accept")
+    ->check(CLI::IsMember({"tlv", "ws", "pingpong", "accept"}))
     ->capture_default_str();
   app.add_option("--host", a.host, "server address (IPv4)")->capture_default_str();
-  app.add_option("--port", a.port, "server port")->capture_default_str();
+  app.add_option("-p,--port", a.port, "server port")->capture_default_str();
   app.add_option("--conns", a.conns, "connections")
     ->check(CLI::Range(1, 1000000))
     ->capture_default_str();
@@ -116,7 +123,8 @@ int main(int argc, char** argv) {
   CLI::App app{"tao-bench: load generator for TLV and raw echo servers"};
   load_args args;
   add_flags(app, args);
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;

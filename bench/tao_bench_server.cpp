@@ -14,7 +14,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/stop_signals.hpp"
 #include "raw_codec.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -25,13 +24,15 @@ struct config : caf::actor_system_config {
   uint16_t port = 0;
   std::string dispatch = "scheduled";
   std::string codec = "tlv";
+  std::string transport = "tcp";
   size_t read_chunk = 32 * 1024;
   size_t max_reads = 0;
   config() {
     opt_group{custom_options_, "global"}
-      .add(port, "port", "port to listen on (0: pick one)")
-      .add(dispatch, "dispatch", "where handlers run: scheduled or inline")
+      .add(port, "port,p", "port to listen on (0: pick one)")
+      .add(dispatch, "dispatch", "where handlers run: scheduled or inline (or inline_io)")
       .add(codec, "codec", "framing: tlv or raw (pass-through)")
+      .add(transport, "transport", "tcp or websocket")
       .add(read_chunk, "read-chunk", "bytes per read system call")
       .add(max_reads, "max-reads", "CAF's middleman.max-consecutive-reads (0: CAF's 50)");
   }
@@ -40,25 +41,31 @@ struct config : caf::actor_system_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Before CAF starts its threads; main waits for the signals.
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
+  if (cfg.dispatch != "scheduled" && cfg.dispatch != "inline" && cfg.dispatch != "inline_io") {
+    std::cerr << "tao-bench-server: error: --dispatch=" << cfg.dispatch
+              << ": expected scheduled, inline or inline_io\n";
+    return tao::usage_error_exit_code;
   }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (cfg.codec != "tlv" && cfg.codec != "raw") {
+    std::cerr << "tao-bench-server: error: --codec=" << cfg.codec << ": expected tlv or raw\n";
+    return tao::usage_error_exit_code;
+  }
   if (cfg.max_reads > 0)
     cfg.set("middleman.max-consecutive-reads", cfg.max_reads);
   caf::actor_system sys{cfg};
   tao::server_options opts;
   opts.port = cfg.port;
   opts.dispatch =
-    cfg.dispatch == "inline" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
+    cfg.dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.max_connections = 100000;
   opts.read_chunk_size = cfg.read_chunk;
+  if (cfg.transport == "websocket")
+    opts.transport = tao::transport_kind::websocket;
   if (cfg.codec == "raw")
     opts.codec = std::make_shared<tao::bench::raw_codec>();
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
@@ -68,9 +75,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "listening on 127.0.0.1:" << srv->port() << std::endl;
-  stop_signals.wait();
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
-    .receive([] {}, [](const caf::error&) {});
+  tao::run_until_signal(sys, *srv);
   return 0;
 }

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.hpp"
 #include "tao/all.hpp"
 
 using start_message = tao::protocol::text_message<1>;
@@ -32,14 +33,14 @@ int main(int argc, char** argv) {
   int timers = 100000;
   int spread_ms = 2000;
   std::string dispatch = "scheduled";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--timers=", 9) == 0)
-      timers = std::atoi(argv[i] + 9);
-    else if (std::strncmp(argv[i], "--spread-ms=", 12) == 0)
-      spread_ms = std::atoi(argv[i] + 12);
-    else if (std::strncmp(argv[i], "--dispatch=", 11) == 0)
-      dispatch = argv[i] + 11;
-  }
+  CLI::App app{"tao-timer-precision: lateness of connection timers"};
+  app.add_option("--timers", timers, "timers")->check(CLI::Range(1, 10000000));
+  app.add_option("--spread-ms", spread_ms, "timers are due within this span")
+    ->check(CLI::Range(1, 3600000));
+  app.add_option("--dispatch", dispatch, "where handlers run: scheduled or inline (or inline_io)")
+    ->check(CLI::IsMember({"scheduled", "inline", "inline_io"}));
+  if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
+    return *exit_code;
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
   double arm_us = 0;
   tao::server_options opts;
   opts.dispatch =
-    dispatch == "inline" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
+    dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.handlers.on<start_message>([&](tao::connection& c, const start_message&) {
     std::mt19937 rng{42};
     std::uniform_int_distribution<int> offset{1, spread_ms * 1000};

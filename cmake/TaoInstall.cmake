@@ -37,4 +37,5 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/taoConfigVersion.cmake"
 install(FILES "${PROJECT_BINARY_DIR}/taoConfig.cmake"
               "${PROJECT_BINARY_DIR}/taoConfigVersion.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/Findwslay.cmake"
         DESTINATION "${TAO_INSTALL_CMAKEDIR}")

@@ -4,6 +4,7 @@
 
 #include "tao/atoms.hpp"
 #include "tao/client.hpp"
+#include "tao/command_line.hpp"
 #include "tao/connection.hpp"
 #include "tao/connection_ref.hpp"
 #include "tao/connection_state.hpp"
@@ -23,5 +24,6 @@
 #include "tao/protocol/payload.hpp"
 #include "tao/protocol/registry.hpp"
 #include "tao/reconnect_policy.hpp"
+#include "tao/run.hpp"
 #include "tao/server.hpp"
 #include "tao/supervisor.hpp"

@@ -56,4 +56,10 @@ using joined_atom = caf::atom_constant<caf::atom("tao_joined")>;
 /// (from connection actors to their server or client).
 using left_atom = caf::atom_constant<caf::atom("tao_left")>;
 
+/// `(unserved_atom, uint64_t id, caf::error reason)`: a connection ended
+/// before it reached its handlers (a WebSocket connection that never
+/// upgraded: a page served, an upgrade refused or timed out), from its
+/// broker to its server.
+using unserved_atom = caf::atom_constant<caf::atom("tao_unsrvd")>;
+
 } // namespace tao

@@ -147,6 +147,7 @@ void attempt(client_actor* self) {
 
 caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_options> options,
                               std::shared_ptr<net::tls_context> tls,
+                              std::shared_ptr<net::websocket_context> websocket,
                               std::shared_ptr<detail::client_outlet> outlet) {
   auto& init = self->state;
   init.options = options;
@@ -165,6 +166,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
     detail::make_broker_setup(self->home_system(), options, tao::server{}, me, init.supervisor);
   setup->tls = std::move(tls);
   setup->tls_peer_name = options->host;
+  setup->websocket = std::move(websocket);
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
   init.setup = std::move(setup);
@@ -268,11 +270,26 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
   auto tls = net::tls_context::make_if_enabled(net::tls_role::client, opts.tls);
   if (!tls)
     return tls.error();
+  std::shared_ptr<net::websocket_context> websocket;
+  if (opts.transport == transport_kind::websocket) {
+    auto ws_opts = opts.websocket;
+    if (ws_opts.host_header.empty()) {
+      auto ipv6 = opts.host.find(':') != std::string::npos;
+      ws_opts.host_header =
+        (ipv6 ? "[" + opts.host + "]" : opts.host) + ":" + std::to_string(opts.port);
+    }
+    auto ctx =
+      net::websocket_context::make(net::websocket_role::client, std::move(ws_opts), opts.codec);
+    if (!ctx)
+      return ctx.error();
+    websocket = std::move(*ctx);
+  }
   auto outlet = std::make_shared<detail::client_outlet>(opts.offline, opts.high_water_mark,
                                                         opts.reconnect.enabled);
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = sys.spawn(client_behavior, std::move(options), std::move(*tls), outlet);
+  auto actor =
+    sys.spawn(client_behavior, std::move(options), std::move(*tls), std::move(websocket), outlet);
   return client{std::move(actor), std::move(codec), std::move(outlet)};
 }
 

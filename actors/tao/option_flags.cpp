@@ -43,7 +43,9 @@ void option_flags::add_connection(caf::config_option_adder& g, connection_option
   overflow_ = o.overflow == overflow_policy::disconnect ? "disconnect" : "would_block";
   drain_timeout_ms_ = static_cast<size_t>(o.drain_timeout.count());
   g.add(dispatch_, "dispatch",
-        with_default("where handlers run: inline (I/O thread) or scheduled", dispatch_))
+        with_default("where handlers run: inline (on the I/O thread; inline_io, the enum's "
+                     "name, is accepted too) or scheduled",
+                     dispatch_))
     .add(o.high_water_mark, "high-water-mark",
          with_default("outbound bytes per connection above which the overflow policy applies",
                       o.high_water_mark))
@@ -80,7 +82,7 @@ void option_flags::add_connection(caf::config_option_adder& g, connection_option
 
 void option_flags::add_server(caf::config_option_adder& g, server_options& o) {
   g.add(o.host, "host", with_default("address to listen on", o.host))
-    .add(o.port, "port", with_default("port to listen on (0: pick one)", o.port))
+    .add(o.port, "port,p", with_default("port to listen on (0: pick one)", o.port))
     .add(o.max_connections, "max-connections",
          with_default("connections served at once; more are refused", o.max_connections))
     .add(o.reuse_address, "reuse-address",
@@ -91,7 +93,7 @@ void option_flags::add_server(caf::config_option_adder& g, server_options& o) {
 void option_flags::add_client(caf::config_option_adder& g, client_options& o) {
   offline_ = o.offline == offline_writes::fail ? "fail" : "queue";
   g.add(o.host, "host", with_default("server to connect to", o.host))
-    .add(o.port, "port", with_default("server port", o.port))
+    .add(o.port, "port,p", with_default("server port", o.port))
     .add(o.connect_timeout, "connect-timeout",
          with_default("bound on one connection attempt", o.connect_timeout))
     .add(o.reconnect.enabled, "reconnect",
@@ -119,10 +121,10 @@ void option_flags::add_logging(caf::config_option_adder& g) {
 caf::error option_flags::apply(connection_options& o) const {
   if (dispatch_ == "scheduled")
     o.dispatch = dispatch_mode::scheduled;
-  else if (dispatch_ == "inline")
+  else if (dispatch_ == "inline" || dispatch_ == "inline_io")
     o.dispatch = dispatch_mode::inline_io;
   else
-    return bad_value("dispatch", dispatch_, "scheduled or inline");
+    return bad_value("dispatch", dispatch_, "inline (or inline_io) or scheduled");
   if (overflow_ == "would_block")
     o.overflow = overflow_policy::would_block;
   else if (overflow_ == "disconnect")

@@ -12,6 +12,7 @@
 #include "tao/handlers.hpp"
 #include "tao/metrics.hpp"
 #include "tao/net/tls_options.hpp"
+#include "tao/net/websocket_options.hpp"
 #include "tao/policies.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/supervisor.hpp"
@@ -31,6 +32,10 @@ using tls_version = net::tls_version;
 /// Client certificate policy of a TLS server.
 using tls_client_auth = net::tls_client_auth;
 
+/// WebSocket settings (see `net::websocket_options`): subprotocols, Origin
+/// allow-list, text type, limits, handshake timeout, the page's directory.
+using websocket_options = net::websocket_options;
+
 /// Options of one connection, shared by servers and clients.
 struct connection_options {
   /// Framing; Tao's TLV with an 8 MiB limit by default (`CustomCodecOption`).
@@ -48,6 +53,16 @@ struct connection_options {
   /// did. A failed handshake closes only that connection, with
   /// `errc::tls_failure` passed to on_error and on_close.
   tls_options tls;
+
+  /// The protocol on the socket; handlers are the same for every transport.
+  /// A server with `transport` tcp can also listen for WebSocket clients on
+  /// a second port (`server_options::websocket_port`).
+  transport_kind transport = transport_kind::tcp;
+
+  /// WebSocket settings, used when `transport` is `websocket` (or on a
+  /// server's `websocket_port`). Connections
+  /// reach `on_connect` and the handlers only once the upgrade completed.
+  websocket_options websocket;
 
   /// Prometheus metrics to count into (see `tao::metrics`); null, the
   /// default, counts nothing beyond the per-connection `connection_stats`.
@@ -172,6 +187,14 @@ struct server_options : connection_options {
 
   /// Sets SO_REUSEADDR on the listening socket.
   bool reuse_address = true;
+
+  /// A second listening port, on `host`, for WebSocket clients (with the
+  /// `websocket` settings and the same TLS), while `port` serves `transport`
+  /// tcp: one server, one connection table, the same handlers, broadcasts
+  /// and stats for both. 0 picks an ephemeral port (see
+  /// `server::websocket_port`); -1, the default, is off. Must be -1 when
+  /// `transport` is websocket.
+  int websocket_port = -1;
 };
 
 } // namespace tao

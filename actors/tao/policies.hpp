@@ -18,7 +18,8 @@ enum class overflow_policy {
 };
 
 /// Where handlers run (see docs/architecture.md for the measurements behind
-/// the default).
+/// the default). On the command line (`option_flags`): `--dispatch=scheduled`
+/// or `--dispatch=inline`; `--dispatch=inline_io` is accepted too.
 enum class dispatch_mode {
   /// In the connection's own actor on CAF's scheduler; frames arrive in
   /// batches (one hop per read, not per frame). For handlers that block or
@@ -30,6 +31,16 @@ enum class dispatch_mode {
   /// that return quickly. A handler that blocks stalls the I/O of every
   /// connection.
   inline_io,
+};
+
+/// The protocol a server's or client's connections speak on the socket.
+enum class transport_kind {
+  /// Tao's frames straight on TCP (or TLS): Tao 1.6's wire format.
+  tcp,
+  /// WebSocket (RFC 6455): one Tao frame per message, over TLS for wss://
+  /// (see docs/websocket.md). A server on this transport also answers plain
+  /// HTTP requests with the files of `websocket.web_root`.
+  websocket,
 };
 
 /// Which side of a connection went idle (Netty's `IdleState`).

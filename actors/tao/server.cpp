@@ -63,6 +63,10 @@ struct server_state {
   /// Watches every connection's liveness.
   tao::supervisor supervisor;
   caf::io::accept_handle acceptor;
+  /// The second listener, for WebSocket clients (`websocket_port`), and the
+  /// setup of its connections; invalid and null without one.
+  caf::io::accept_handle ws_acceptor;
+  std::shared_ptr<net::broker_setup> ws_setup;
   /// Every forked connection broker, joined or not, by address.
   std::unordered_map<caf::actor_addr, member> brokers;
   /// The broker of each entry in `brokers`, by connection id.
@@ -125,6 +129,8 @@ void begin_stop(server_actor* self) {
   st.stopping = true;
   server_log().info("stopping: closing {} connections", st.brokers.size());
   self->close(st.acceptor);
+  if (st.ws_setup)
+    self->close(st.ws_acceptor);
   if (st.brokers.empty()) {
     maybe_finish_stop(self);
     return;
@@ -146,14 +152,28 @@ void begin_stop(server_actor* self) {
                          stop_timeout_atom::value);
 }
 
-caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
-                              std::shared_ptr<const server_options> options, uint16_t port,
-                              std::shared_ptr<net::tls_context> tls) {
+/// The listeners of a server: `main` for `transport`, `ws` (may be null) for
+/// WebSocket clients on `websocket_port`.
+struct listeners {
+  caf::io::doorman_ptr main;
+  uint16_t port = 0;
+  caf::io::doorman_ptr ws;
+  uint16_t ws_port = 0;
+};
+
+caf::behavior server_behavior(server_actor* self, listeners ports,
+                              std::shared_ptr<const server_options> options,
+                              std::shared_ptr<net::tls_context> tls,
+                              std::shared_ptr<net::websocket_context> websocket) {
   auto& init = self->state;
   init.options = options;
-  init.acceptor = doorman->hdl();
-  self->add_doorman(std::move(doorman));
-  tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, port};
+  init.acceptor = ports.main->hdl();
+  self->add_doorman(std::move(ports.main));
+  if (ports.ws) {
+    init.ws_acceptor = ports.ws->hdl();
+    self->add_doorman(std::move(ports.ws));
+  }
+  tao::server handle{caf::actor_cast<caf::actor>(self), options->codec, ports.port, ports.ws_port};
   init.supervisor = options->supervisor;
   if (!init.supervisor) {
     // Its own, on the I/O thread, ending with the server.
@@ -164,8 +184,19 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
   auto setup = detail::make_broker_setup(self->home_system(), options, handle,
                                          caf::actor_cast<caf::actor>(self), init.supervisor);
   setup->tls = std::move(tls);
+  setup->websocket = std::move(websocket);
+  if (setup->websocket)
+    setup->on_unserved = [me = caf::actor_cast<caf::actor>(handle.actor())](uint64_t id, const caf::error& reason) {
+      caf::anon_send(me, unserved_atom::value, id, reason);
+    };
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
+  if (setup->websocket && init.ws_acceptor != caf::io::accept_handle{}) {
+    // TCP on the main port, WebSocket on the second: same setup otherwise.
+    init.ws_setup = std::make_shared<net::broker_setup>(*setup);
+    setup->websocket = nullptr;
+    setup->on_unserved = nullptr;
+  }
   init.setup = std::move(setup);
   if (init.meter.enabled())
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), metrics_period,
@@ -213,7 +244,8 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         return;
       }
       auto id = detail::next_connection_id();
-      auto broker = self->fork(net::connection_broker, msg.handle, st.setup, id);
+      const auto& conn_setup = st.ws_setup && msg.source == st.ws_acceptor ? st.ws_setup : st.setup;
+      auto broker = self->fork(net::connection_broker, msg.handle, conn_setup, id);
       self->monitor(broker);
       st.brokers.emplace(broker.address(), member{id, broker});
       st.broker_of.emplace(id, broker.address());
@@ -251,6 +283,21 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
         st.meter.refused("tls");
       }
       st.conns.erase(id);
+      auto b = st.broker_of.find(id);
+      if (b == st.broker_of.end())
+        return;
+      auto i = st.brokers.find(b->second);
+      i->second.left = true;
+      if (i->second.broker_down)
+        remove_member(self, i);
+    },
+    [self](unserved_atom, uint64_t id, const caf::error& reason) {
+      // A connection that never reached on_connect (no left_atom follows).
+      auto& st = self->state;
+      if (protocol::is(reason, errc::tls_failure)) {
+        ++st.stats.tls_failures;
+        st.meter.refused("tls");
+      }
       auto b = st.broker_of.find(id);
       if (b == st.broker_of.end())
         return;
@@ -309,6 +356,14 @@ caf::behavior server_behavior(server_actor* self, caf::io::doorman_ptr doorman,
     [self](stats_atom) {
       auto stats = self->state.stats;
       stats.connections = self->state.brokers.size();
+      const auto& ws_side = self->state.ws_setup ? self->state.ws_setup : self->state.setup;
+      if (const auto& ws = ws_side->websocket) {
+        const auto& c = ws->counters();
+        stats.websocket_upgrades = c.upgrades;
+        stats.http_requests = c.http_requests;
+        stats.websocket_handshake_failures = c.handshake_failures;
+        stats.websocket_protocol_failures = c.protocol_failures;
+      }
       return stats;
     },
     [self](sched_atom, caf::timespan period, const connection::timer_callback& f) {
@@ -351,21 +406,53 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
   auto tls = net::tls_context::make_if_enabled(net::tls_role::server, opts.tls);
   if (!tls)
     return tls.error();
+  if (opts.websocket_port < -1 || opts.websocket_port > 65535)
+    return protocol::make_error(errc::invalid_argument,
+                                "websocket_port must be -1 (off) or a port from 0 to 65535");
+  if (opts.websocket_port >= 0 && opts.transport == transport_kind::websocket)
+    return protocol::make_error(errc::invalid_argument,
+                                "websocket_port is a second port for a tcp transport server");
+  std::shared_ptr<net::websocket_context> websocket;
+  if (opts.transport == transport_kind::websocket || opts.websocket_port >= 0) {
+    auto ctx =
+      net::websocket_context::make(net::websocket_role::server, opts.websocket, opts.codec);
+    if (!ctx)
+      return ctx.error();
+    websocket = std::move(*ctx);
+  }
   auto& mm = sys.middleman();
   auto doorman = mm.backend().new_tcp_doorman(opts.port, opts.host.c_str(), opts.reuse_address);
   if (!doorman)
     return protocol::make_error(errc::network_failure, "cannot listen on " + opts.host + ":"
                                                          + std::to_string(opts.port) + ": "
                                                          + protocol::render(doorman.error()));
-  auto port = (*doorman)->port();
+  listeners ports;
+  ports.port = (*doorman)->port();
+  ports.main = std::move(*doorman);
+  if (opts.websocket_port >= 0) {
+    auto ws = mm.backend().new_tcp_doorman(static_cast<uint16_t>(opts.websocket_port),
+                                           opts.host.c_str(), opts.reuse_address);
+    if (!ws)
+      return protocol::make_error(errc::network_failure, "cannot listen on " + opts.host + ":"
+                                                           + std::to_string(opts.websocket_port)
+                                                           + ": " + protocol::render(ws.error()));
+    ports.ws_port = (*ws)->port();
+    ports.ws = std::move(*ws);
+  }
+  auto port = ports.port;
+  auto ws_port = ports.ws_port;
   auto host = opts.host;
   auto tls_on = opts.tls.enabled;
+  auto ws_on = opts.transport == transport_kind::websocket;
   auto options = std::make_shared<const server_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor = mm.spawn_broker(server_behavior, std::move(*doorman), std::move(options), port,
-                               std::move(*tls));
-  server_log().info("listening on {}:{}{}", host, port, tls_on ? " (TLS)" : "");
-  return server{std::move(actor), std::move(codec), port};
+  auto actor = mm.spawn_broker(server_behavior, std::move(ports), std::move(options),
+                               std::move(*tls), std::move(websocket));
+  server_log().info("listening on {}:{}{}{}", host, port, ws_on ? " (WebSocket)" : "",
+                    tls_on ? " (TLS)" : "");
+  if (ws_port != 0)
+    server_log().info("listening on {}:{} (WebSocket){}", host, ws_port, tls_on ? " (TLS)" : "");
+  return server{std::move(actor), std::move(codec), port, ws_port};
 }
 
 void server::sched(caf::timespan period, connection::timer_callback f) const {

@@ -51,6 +51,16 @@ struct server_stats {
   /// plaintext client on a TLS port, an untrusted client certificate, a
   /// handshake timeout, ...).
   uint64_t tls_failures = 0;
+  /// WebSocket upgrades completed (WebSocket transport only).
+  uint64_t websocket_upgrades = 0;
+  /// Plain HTTP requests answered on a WebSocket port (pages, 404s).
+  uint64_t http_requests = 0;
+  /// WebSocket upgrades refused or failed (malformed or oversized HTTP, a
+  /// wrong version, key or origin, a handshake timeout).
+  uint64_t websocket_handshake_failures = 0;
+  /// WebSocket connections closed for bad frames or messages (close codes
+  /// 1002, 1003, 1007, 1009).
+  uint64_t websocket_protocol_failures = 0;
 };
 
 /// CAF inspection for `server_stats`.
@@ -58,7 +68,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
   return f(caf::meta::type_name("tao.server_stats"), x.connections, x.accepted,
            x.refused_max_connections, x.refused_on_connect, x.refused_stopping, x.closed,
-           x.tls_failures);
+           x.tls_failures, x.websocket_upgrades, x.http_requests, x.websocket_handshake_failures,
+           x.websocket_protocol_failures);
 }
 
 /// The messages a server actor understands, as a typed CAF interface:
@@ -86,8 +97,9 @@ public:
   server() = default;
 
   /// Builds a handle (used by the framework).
-  server(caf::actor actor, protocol::codec_ptr codec, uint16_t port)
-    : actor_(std::move(actor)), codec_(std::move(codec)), port_(port) {
+  server(caf::actor actor, protocol::codec_ptr codec, uint16_t port, uint16_t websocket_port = 0)
+    : actor_(std::move(actor)), codec_(std::move(codec)), port_(port),
+      websocket_port_(websocket_port) {
   }
 
   /// Binds `opts.host:opts.port` and starts serving. Blocks only while the
@@ -103,6 +115,12 @@ public:
   /// The port the server listens on (the ephemeral one if 0 was asked).
   uint16_t port() const noexcept {
     return port_;
+  }
+
+  /// The port of WebSocket clients when `server_options::websocket_port`
+  /// was set (the ephemeral one if 0 was asked), else 0.
+  uint16_t websocket_port() const noexcept {
+    return websocket_port_;
   }
 
   /// The server actor, as its typed interface.
@@ -154,6 +172,7 @@ private:
   caf::actor actor_;
   protocol::codec_ptr codec_;
   uint16_t port_ = 0;
+  uint16_t websocket_port_ = 0;
 };
 
 } // namespace tao

@@ -3,10 +3,13 @@
 // server is printed. "bye" or end of input quits: the client waits until the
 // server echoed its last line (bounded), then closes. With --reconnect it
 // survives server restarts: lines typed while disconnected are queued.
+// Exits 1 with the reason when the client gives up (a closed port, or
+// --reconnect-max-attempts used up), at once, even while waiting for input.
 //
 //   tao-chat-client --host=127.0.0.1 --port=12345 [--reconnect]
 //   tao-chat-client --host=localhost --port=12345 --tls-ca=ca.pem   (TLS)
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
@@ -17,6 +20,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <poll.h>
+#include <unistd.h>
 
 #include "tao/all.hpp"
 
@@ -46,6 +51,48 @@ struct last_line {
   std::string text;
   bool echoed = true;
   bool gone = false;
+  /// The client gave up: it could not connect, or lost the connection for good.
+  bool failed = false;
+  /// The connection was up at least once.
+  bool connected = false;
+};
+
+/// Lines of stdin, read so that main can stop waiting for one when the
+/// client gave up.
+class stdin_lines {
+public:
+  /// The next line (without its newline) into `line`; false at end of input
+  /// or, while no input arrives, once `stop()` holds (checked every 100 ms).
+  template <class Stop>
+  bool next(std::string& line, Stop stop) {
+    for (;;) {
+      if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+        line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return true;
+      }
+      if (eof_) {
+        line.swap(buf_);
+        buf_.clear();
+        return !line.empty();
+      }
+      if (stop())
+        return false;
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0)
+        continue;
+      char tmp[4096];
+      auto n = ::read(STDIN_FILENO, tmp, sizeof(tmp));
+      if (n > 0)
+        buf_.append(tmp, static_cast<size_t>(n));
+      else if (n == 0 || errno != EINTR)
+        eof_ = true;
+    }
+  }
+
+private:
+  std::string buf_;
+  bool eof_ = false;
 };
 
 } // namespace
@@ -53,12 +100,8 @@ struct last_line {
 int main(int argc, char** argv) {
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
   last_line last;
   auto opts = cfg.client;
@@ -67,7 +110,7 @@ int main(int argc, char** argv) {
     flag_err = cfg.flags.apply_logging();
   if (flag_err) {
     std::cerr << "error: " << tao::protocol::render(flag_err) << '\n';
-    return 1;
+    return tao::usage_error_exit_code;
   }
   opts.tls = cfg.tls.client_options();
   opts.handlers.on<chat_message>([&last](tao::connection&, const chat_message& m) {
@@ -78,27 +121,36 @@ int main(int argc, char** argv) {
       last.cv.notify_all();
     }
   });
+  opts.on_connect = [&last](tao::connection&) {
+    std::lock_guard<std::mutex> guard{last.mtx};
+    last.connected = true;
+    last.cv.notify_all();
+    return true;
+  };
   opts.on_reconnecting = [](unsigned attempt, caf::timespan delay, const caf::error& err) {
     std::cerr << "connection lost (" << tao::protocol::render(err) << "), attempt " << attempt
               << " in " << std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()
               << " ms" << std::endl;
   };
-  auto ended = [&last] {
+  opts.on_give_up = [&last, &cfg](const caf::error& err) {
+    std::cerr << "tao-chat-client: error: gave up on " << cfg.client.host << ":" << cfg.client.port
+              << ": " << tao::protocol::render(err) << std::endl;
     std::lock_guard<std::mutex> guard{last.mtx};
-    last.gone = true;
+    last.gone = last.failed = true;
     last.cv.notify_all();
-  };
-  opts.on_give_up = [ended](const caf::error& err) {
-    std::cerr << "error: " << tao::protocol::render(err) << std::endl;
-    ended();
   };
   auto cli = tao::client::start(sys, std::move(opts));
   if (!cli) {
     std::cerr << "error: " << tao::protocol::render(cli.error()) << '\n';
     return 1;
   }
+  auto gone = [&last] {
+    std::lock_guard<std::mutex> guard{last.mtx};
+    return last.gone;
+  };
+  stdin_lines input;
   std::string line;
-  while (std::getline(std::cin, line)) {
+  while (input.next(line, gone)) {
     if (line == "bye")
       break;
     line += '\n';
@@ -113,11 +165,12 @@ int main(int argc, char** argv) {
   }
   {
     std::unique_lock<std::mutex> guard{last.mtx};
-    last.cv.wait_for(guard, std::chrono::seconds(2), [&] { return last.echoed || last.gone; });
+    // Until the last line came back, or (input ended at once) the first
+    // connection attempt ended either way.
+    last.cv.wait_for(guard, cfg.client.connect_timeout + std::chrono::seconds(2),
+                     [&] { return (last.echoed && last.connected) || last.gone; });
   }
-  cli->close();
-  caf::scoped_actor self{sys};
-  self->monitor(cli->actor());
-  self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [] {});
-  return 0;
+  tao::stop_gracefully(sys, *cli, std::chrono::seconds(5));
+  std::lock_guard<std::mutex> guard{last.mtx};
+  return last.failed ? 1 : 0;
 }

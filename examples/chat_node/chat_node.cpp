@@ -3,10 +3,11 @@
 // CAF's middleman (BASP, optionally TLS). A line from any client reaches every
 // client of every node, the sender included.
 //
-//   tao-chat-node --port=0 --node-port=0 [--peer host:port]... [--tls
+//   tao-chat-node --port=0 --node-port=0 [--web-port=0] [--peer host:port]... [--tls
 //     --openssl.certificate=cert.pem --openssl.key=key.pem --openssl.cafile=ca.pem]
 //
-// Prints "listening on H:P" (clients), "node port N" (other nodes), then one
+// Prints "listening on H:P" (clients), "node port N" (other nodes), with
+// --web-port "web chat on http://H:P/" (the browser chat), then one
 // line per peer up/down, replay and gap. Stops on SIGINT/SIGTERM within
 // --drain-timeout plus one second, whatever the peers do.
 
@@ -24,7 +25,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/stop_signals.hpp"
 #include "linker.hpp"
 #include "node_config.hpp"
 #include "room.hpp"
@@ -42,17 +42,12 @@ void say(const std::string& line) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Before CAF starts its threads; main waits for the signals.
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
 
   chat_node::node_config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse_command_line(argc, argv); !err.empty()) {
-    std::cerr << "error: " << err << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = cfg.parse_command_line(argc, argv))
+    return *exit_code;
   if (auto err = cfg.check(); !err.empty()) {
     std::cerr << "error: " << err << '\n';
     return 2;
@@ -124,23 +119,49 @@ int main(int argc, char** argv) {
     stop_actors();
     return 1;
   }
+  // The browser chat: the page and a WebSocket, browsers in the same room.
+  tao::server web;
+  if (cfg.web_port >= 0) {
+    tao::server_options wopts;
+    wopts.host = cfg.host;
+    wopts.port = static_cast<uint16_t>(cfg.web_port);
+    wopts.metrics = metrics;
+    wopts.drain_timeout = std::chrono::milliseconds(cfg.drain_timeout_ms);
+    wopts.transport = tao::transport_kind::websocket;
+    wopts.websocket.text_type = chat_node::chat_line_type;
+    wopts.websocket.subprotocols = {"tao-chat"};
+    wopts.websocket.web_root = cfg.web_root;
+    wopts.heartbeat_period = std::chrono::seconds(20); // pings keep proxies from dropping idle tabs
+    auto err = chat_node::serve_room_web(wopts, room);
+    auto started =
+      err ? caf::expected<tao::server>{std::move(err)} : tao::server::start(sys, std::move(wopts));
+    if (!started) {
+      std::cerr << "error: " << tao::protocol::render(started.error()) << '\n';
+      srv->stop();
+      stop_actors();
+      return 1;
+    }
+    web = *started;
+  }
   {
     std::ostringstream os;
     os << "node " << std::hex << rcfg.incarnation << std::dec << '\n'
        << "listening on " << cfg.host << ":" << srv->port() << '\n'
        << "node port " << *node_port << " (" << address << ", "
        << (cfg.tls ? "TLS, mutual authentication" : "plain BASP") << ")";
+    if (web)
+      os << "\nweb chat on http://" << cfg.host << ":" << web.port() << "/";
     say(os.str());
   }
   for (auto& peer : cfg.peers)
     caf::anon_send(linker, chat_node::link_atom::value, peer);
 
-  stop_signals.wait();
-  say("stopping");
-  deadline.arm(std::chrono::milliseconds(cfg.drain_timeout_ms + 1000));
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
-    .receive([] {}, [](const caf::error&) {});
-  stop_actors();
+  tao::run_until_signal(
+    sys,
+    [&] {
+      say("stopping");
+      deadline.arm(std::chrono::milliseconds(cfg.drain_timeout_ms + 1000));
+    },
+    *srv, web, stop_actors);
   return 0;
 }

@@ -1,12 +1,15 @@
 #include "node_config.hpp"
 
 #include <chrono>
+#include <iostream>
 #include <memory>
 
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "tao/command_line.hpp"
 
 #include "peer_messages.hpp"
 #include "room.hpp"
@@ -51,10 +54,17 @@ std::string check_tls_files(const caf::actor_system_config& cfg) {
 
 } // namespace
 
-node_config::node_config() {
+#ifndef TAO_CHAT_WEB_ROOT
+#define TAO_CHAT_WEB_ROOT "web"
+#endif
+
+node_config::node_config() : web_root(TAO_CHAT_WEB_ROOT) {
   opt_group{custom_options_, "global"}
     .add(host, "host", "address the chat clients connect to")
-    .add(port, "port", "port for the chat clients (0: pick one)")
+    .add(port, "port,p", "port for the chat clients (0: pick one)")
+    .add(web_port, "web-port",
+         "serve the browser chat (page and WebSocket) on this port; 0 picks one, -1 is off")
+    .add(web_root, "web-root", "directory of the chat page")
     .add(metrics, "metrics", "serve Prometheus metrics on this host:port (e.g. 127.0.0.1:9464)")
     .add(node_host, "node-host", "address of the node port, advertised to other nodes")
     .add(node_port, "node-port", "port the room is published on for other nodes (0: pick one)")
@@ -77,14 +87,16 @@ node_config::node_config() {
   add_message_type<room_stats>("chat_node.room_stats");
 }
 
-std::string node_config::parse_command_line(int argc, char** argv) {
+std::optional<int> node_config::parse_command_line(int argc, char** argv) {
   std::vector<char*> rest;
   rest.push_back(argv[0]);
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--peer") {
-      if (i + 1 == argc)
-        return "--peer needs a host:port";
+      if (i + 1 == argc) {
+        std::cerr << "tao-chat-node: error: option --peer needs a value (host:port)\n";
+        return tao::usage_error_exit_code;
+      }
       peers.emplace_back(argv[++i]);
     } else if (arg.rfind("--peer=", 0) == 0) {
       peers.push_back(arg.substr(7));
@@ -92,12 +104,12 @@ std::string node_config::parse_command_line(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  if (auto err = parse(static_cast<int>(rest.size()), rest.data()))
-    return render(err);
-  return {};
+  return tao::parse_command_line(*this, static_cast<int>(rest.size()), rest.data());
 }
 
 std::string node_config::check() const {
+  if (web_port < -1 || web_port > 65535)
+    return "--web-port must be -1 (off) or a port from 0 to 65535";
   if (caf::get_or(*this, "middleman.enable-automatic-connections", false))
     return "middleman.enable-automatic-connections must stay off: it opens a plaintext "
            "listener on every interface";

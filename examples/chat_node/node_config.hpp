@@ -3,6 +3,7 @@
 // Command line and configuration of tao-chat-node.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct node_config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   /// Port for the chat clients; 0 picks one (printed as "listening on").
   uint16_t port = 0;
+  /// Port of the browser chat (the page over HTTP and its WebSocket, in the
+  /// same room); 0 picks one (printed as "web chat on"), -1 is off.
+  int web_port = -1;
+  /// Directory of the chat page (examples/chat/web of the source tree by
+  /// default).
+  std::string web_root;
   /// Address the room is published on, and advertised to other nodes.
   std::string node_host = "127.0.0.1";
   /// Port the room is published on; 0 picks one (printed as "node port").
@@ -43,9 +50,11 @@ struct node_config : caf::actor_system_config {
 
   node_config();
 
-  /// Parses the command line: takes out every `--peer X` / `--peer=X`, then
-  /// lets CAF parse the rest. Returns an error message, or "" on success.
-  std::string parse_command_line(int argc, char** argv);
+  /// Parses the command line: takes out every `--peer X` / `--peer=X` (a
+  /// list, which CAF's flags cannot repeat), then parses the rest with
+  /// `tao::parse_command_line`. Returns what that returns: nothing when main
+  /// goes on, else the exit code (0 after --help, 2 after printing an error).
+  std::optional<int> parse_command_line(int argc, char** argv);
 
   /// Checks the option combination: automatic connections stay off; with
   /// `--tls`, certificate, key and CA must be given and load (never CAF's

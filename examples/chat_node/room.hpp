@@ -31,6 +31,24 @@ using join_atom = caf::atom_constant<caf::atom("cn_join")>;
 /// actor so that one client's lines keep their order.
 using say_atom = caf::atom_constant<caf::atom("cn_say")>;
 
+/// `(nick_atom, tao::connection_ref, std::string wanted)` to a room: a
+/// browser member (the web server's connection) asks for a nick. The room
+/// answers with the nick it got (`nick_type`, unique among this node's
+/// members), says "* nick joined" the first time, prefixes the member's
+/// lines with it from then on, and sends the roster (`roster_type`) to every
+/// browser member of every node.
+using nick_atom = caf::atom_constant<caf::atom("cn_nick")>;
+
+/// `(web_say_atom, caf::actor_addr connection, std::string line)` to a room:
+/// a browser member sent a line; the room prefixes it with the member's nick
+/// (lines before a nick are dropped). Send it from the connection's actor.
+using web_say_atom = caf::atom_constant<caf::atom("cn_wsay")>;
+
+/// `(roster_atom, uint64_t incarnation, std::vector<std::string> members)`:
+/// between rooms, who is connected to the sender's node (sent on every
+/// change and to each peer that completes the handshake).
+using roster_atom = caf::atom_constant<caf::atom("cn_roster")>;
+
 /// `(peer_atom, caf::actor room)` to a room: link with a room on another node
 /// (from the linker, after connecting to that node). Idempotent.
 using peer_atom = caf::atom_constant<caf::atom("cn_peer")>;
@@ -38,7 +56,16 @@ using peer_atom = caf::atom_constant<caf::atom("cn_peer")>;
 /// `(hello_atom, caf::actor room, uint64_t incarnation, std::string address,
 /// std::vector<std::string> known)`: between rooms, the handshake of a link.
 /// `known` lists the node addresses of the sender's other peers (gossip).
+/// Always answered with a `welcome_atom`, even by a room that counts the
+/// sender as linked already: the sender has just (re)added this room, and
+/// would otherwise wait for ever if this room's old view of the link is
+/// about to go (a DOWN still on its way).
 using hello_atom = caf::atom_constant<caf::atom("cn_hello")>;
+
+/// `(welcome_atom, caf::actor room, uint64_t incarnation, std::string
+/// address, std::vector<std::string> known)`: between rooms, the answer to a
+/// hello (same fields); never answered.
+using welcome_atom = caf::atom_constant<caf::atom("cn_welcome")>;
 
 /// `(up_atom, caf::actor room, std::string address, uint64_t incarnation,
 /// size_t peers)` from a room to its observer: a peer completed the handshake.
@@ -70,6 +97,14 @@ constexpr int32_t chat_line_type = 1;
 /// a client when it joins, before any live line. Tao's chat clients skip it
 /// as an unknown type.
 constexpr int32_t history_line_type = 2;
+
+/// Frame type of the nick a browser member got (the browser chat page's
+/// protocol, see examples/chat/web/chat.js).
+constexpr int32_t nick_type = 3;
+
+/// Frame type of the roster sent to browser members: one member per line,
+/// sorted; browsers by nick, other clients as "tcp-<id>@<node address>".
+constexpr int32_t roster_type = 4;
 
 /// Counters of a room.
 struct room_stats {
@@ -159,5 +194,12 @@ caf::actor spawn_room(caf::actor_system& sys, room_config cfg);
 /// `on_connect`; fails with `errc::duplicate_registration` if `opts` already
 /// handles type 1.
 caf::error serve_room(tao::server_options& opts, const caf::actor& room);
+
+/// Makes every connection of a WebSocket server built from `opts` a browser
+/// member of `room`: `on_connect` joins it, a nick message (`nick_type`)
+/// claims a nick, and each chat line is said in the room prefixed with that
+/// nick. Replaces `on_connect`; fails with `errc::duplicate_registration` if
+/// `opts` already handles type 1 or `nick_type`.
+caf::error serve_room_web(tao::server_options& opts, const caf::actor& room);
 
 } // namespace chat_node

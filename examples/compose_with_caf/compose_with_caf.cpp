@@ -27,7 +27,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/shutdown.hpp"
 #include "common/waiter.hpp"
 #include "room_registry.hpp"
 
@@ -117,12 +116,8 @@ size_t count_prefix(const std::vector<std::string>& xs, const std::string& prefi
 int main(int argc, char** argv) {
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   if (cfg.registry.rate <= 0 || cfg.registry.burst < 1) {
     std::cerr << "error: --rate must be positive and --burst at least 1\n";
     return 1;
@@ -148,8 +143,8 @@ int main(int argc, char** argv) {
     if (rc != 0)
       std::cout << "FAILED: " << what << std::endl;
     for (auto& [name, cli] : clients)
-      tao::examples::close_client(sys, cli);
-    tao::examples::stop_server(sys, *srv);
+      tao::stop_gracefully(sys, cli);
+    tao::stop_gracefully(sys, *srv);
     // The registry holds only handles; stop it once nothing uses it.
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     watcher->receive([](const caf::down_msg& msg) {
@@ -198,7 +193,7 @@ int main(int argc, char** argv) {
     return finish(1, "unexpected counts");
 
   // bob leaves; the registry learns it by monitoring his connection actor.
-  tao::examples::close_client(sys, clients["bob"]);
+  tao::stop_gracefully(sys, clients["bob"]);
   clients.erase("bob");
   size_t left = 2;
   for (int i = 0; i < 500 && (left = members(sys, registry, "lobby")) != 1; ++i)

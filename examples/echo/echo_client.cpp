@@ -56,12 +56,8 @@ struct progress {
 int main(int argc, char** argv) {
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
   progress p;
   auto notify = [&p](auto update) {
@@ -75,7 +71,7 @@ int main(int argc, char** argv) {
     flag_err = cfg.flags.apply_logging();
   if (flag_err) {
     std::cerr << "error: " << tao::protocol::render(flag_err) << '\n';
-    return 1;
+    return tao::usage_error_exit_code;
   }
   opts.tls = cfg.tls.client_options();
   opts.handlers.on<echo_message>([&](tao::connection&, const echo_message& m) {

@@ -15,7 +15,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/stop_signals.hpp"
 #include "common/tls_flags.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -41,17 +40,12 @@ struct config : caf::actor_system_config {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Before CAF starts its threads; main waits for the signals.
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
 
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
 
   auto opts = cfg.server;
@@ -60,7 +54,7 @@ int main(int argc, char** argv) {
     flag_err = cfg.flags.apply_logging();
   if (flag_err) {
     std::cerr << "error: " << tao::protocol::render(flag_err) << '\n';
-    return 1;
+    return tao::usage_error_exit_code;
   }
   opts.tls = cfg.tls.server_options();
   if (!cfg.metrics.empty()) {
@@ -91,10 +85,6 @@ int main(int argc, char** argv) {
   std::cout << "listening on " << cfg.server.host << ":" << srv->port()
             << (opts.tls.enabled ? " (TLS)" : "") << std::endl;
 
-  stop_signals.wait();
-  std::cout << "stopping" << std::endl;
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
-    .receive([] {}, [](const caf::error&) {});
+  tao::run_until_signal(sys, [] { std::cout << "stopping" << std::endl; }, *srv);
   return 0;
 }

@@ -31,8 +31,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/shutdown.hpp"
-#include "common/stop_signals.hpp"
 #include "common/waiter.hpp"
 
 namespace {
@@ -48,7 +46,7 @@ struct config : caf::actor_system_config {
   config() {
     opt_group{custom_options_, "global"}
       .add(mode, "mode", "self-test, or server")
-      .add(port, "port", "server port; 0: ephemeral")
+      .add(port, "port,p", "server port; 0: ephemeral")
       .add(heartbeat_period, "heartbeat-period", "heartbeat period of server and client")
       .add(idle_timeout, "idle-timeout", "server's read-idle timeout")
       .add(beats, "beats", "self-test: heartbeats the server must get from the client");
@@ -110,18 +108,14 @@ bool wait_closed(int fd, std::chrono::milliseconds timeout) {
 } // namespace
 
 int main(int argc, char** argv) {
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   if (cfg.mode != "self-test" && cfg.mode != "server") {
     std::cerr << "error: --mode must be self-test or server\n";
-    return 1;
+    return tao::usage_error_exit_code;
   }
   caf::actor_system sys{cfg};
   tao::examples::waiter<server_view> view;
@@ -158,8 +152,7 @@ int main(int argc, char** argv) {
   });
 
   if (cfg.mode == "server") {
-    stop_signals.wait();
-    tao::examples::stop_server(sys, *srv);
+    tao::run_until_signal(sys, *srv);
     return 0;
   }
 
@@ -174,13 +167,13 @@ int main(int argc, char** argv) {
   auto cli = tao::client::start(sys, std::move(copts));
   if (!cli) {
     std::cerr << "error: " << tao::protocol::render(cli.error()) << '\n';
-    tao::examples::stop_server(sys, *srv);
+    tao::stop_gracefully(sys, *srv);
     return 1;
   }
   auto fail = [&](const std::string& what) {
     std::cout << "FAILED: " << what << std::endl;
-    tao::examples::close_client(sys, *cli);
-    tao::examples::stop_server(sys, *srv);
+    tao::stop_gracefully(sys, *cli);
+    tao::stop_gracefully(sys, *srv);
     return 1;
   };
   if (!view.wait_for(std::chrono::seconds(10),
@@ -223,8 +216,8 @@ int main(int argc, char** argv) {
   if (view.get().closed.count(client_id) != 0)
     return fail("the heartbeating client was closed");
   std::cout << "client: still connected after " << beats << " heartbeats" << std::endl;
-  tao::examples::close_client(sys, *cli);
-  tao::examples::stop_server(sys, *srv);
+  tao::stop_gracefully(sys, *cli);
+  tao::stop_gracefully(sys, *srv);
   std::cout << "self-test passed" << std::endl;
   return 0;
 }

@@ -11,11 +11,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "tao/all.hpp"
 
-#include "common/stop_signals.hpp"
 #include "kv_server.hpp"
 #include "store.hpp"
 
@@ -27,22 +26,18 @@ struct config : caf::actor_system_config {
   config() {
     opt_group{custom_options_, "global"}
       .add(host, "host", "address to listen on")
-      .add(port, "port", "port to listen on (0: any free port)");
+      .add(port, "port,p", "port to listen on (0: any free port)");
   }
 };
 
 } // namespace
 
 int main(int argc, char** argv) {
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
   auto store = sys.spawn(kv::store);
   auto opts = kv::server_options(store);
@@ -54,10 +49,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "listening on " << cfg.host << ":" << srv->port() << std::endl;
-  stop_signals.wait();
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), caf::infinite, tao::stop_atom::value)
-    .receive([] {}, [](const caf::error&) {});
-  self->send_exit(store, caf::exit_reason::user_shutdown);
+  tao::run_until_signal(sys, *srv,
+                        [&] { caf::anon_send_exit(store, caf::exit_reason::user_shutdown); });
   return 0;
 }

@@ -22,7 +22,7 @@
 
 #include "tao/all.hpp"
 
-#include "common/shutdown.hpp"
+#include "common/server_stats.hpp"
 #include "common/waiter.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -104,12 +104,8 @@ void print_metric(const std::string& text, const std::string& prefix) {
 int main(int argc, char** argv) {
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   auto n = cfg.max_connections;
   if (n == 0) {
     std::cerr << "error: --max-connections must be positive\n";
@@ -136,8 +132,8 @@ int main(int argc, char** argv) {
     if (rc != 0)
       std::cout << "FAILED: " << what << std::endl;
     for (auto& [name, cli] : clients)
-      tao::examples::close_client(sys, cli);
-    tao::examples::stop_server(sys, *srv);
+      tao::stop_gracefully(sys, cli);
+    tao::stop_gracefully(sys, *srv);
     return rc;
   };
   auto wait = [&](auto pred) {
@@ -165,7 +161,7 @@ int main(int argc, char** argv) {
     return finish(1, "the refusal was not counted");
   // 3. One leaves; the next one gets in.
   std::cout << "client 1: leaving" << std::endl;
-  tao::examples::close_client(sys, clients["client 1"]);
+  tao::stop_gracefully(sys, clients["client 1"]);
   clients.erase("client 1");
   stats = wait_stats(sys, *srv, [&](const tao::server_stats& s) { return s.connections < n; });
   if (stats.connections != n - 1)

@@ -32,8 +32,8 @@ struct config : caf::actor_system_config {
 int main(int argc, char** argv) {
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv); err || cfg.cli_helptext_printed)
-    return err ? 1 : 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
 
   tao::server_options sopts;
@@ -68,10 +68,8 @@ int main(int argc, char** argv) {
     cli->write(line);
   }
   auto ok = done.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  cli->close();
-  caf::scoped_actor self{sys};
-  self->request(srv->actor(), std::chrono::seconds(10), tao::stop_atom::value)
-    .receive([] {}, [](caf::error&) {});
+  tao::stop_gracefully(sys, *cli);
+  tao::stop_gracefully(sys, *srv);
   std::cout << good << " of " << cfg.count << " answers" << std::endl;
   return ok ? 0 : 1;
 }

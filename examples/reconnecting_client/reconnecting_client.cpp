@@ -28,8 +28,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/shutdown.hpp"
-#include "common/stop_signals.hpp"
 #include "common/waiter.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -85,19 +83,15 @@ caf::expected<tao::server> start_echo_server(caf::actor_system& sys, uint16_t po
 } // namespace
 
 int main(int argc, char** argv) {
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   bool self_test = cfg.mode == "self-test";
   if (!self_test && cfg.mode != "client") {
     std::cerr << "error: --mode must be self-test or client\n";
-    return 1;
+    return tao::usage_error_exit_code;
   }
   caf::actor_system sys{cfg};
   auto opts = cfg.client;
@@ -106,7 +100,7 @@ int main(int argc, char** argv) {
     flag_err = cfg.flags.apply_logging();
   if (flag_err) {
     std::cerr << "error: " << tao::protocol::render(flag_err) << '\n';
-    return 1;
+    return tao::usage_error_exit_code;
   }
 
   tao::server srv;
@@ -161,21 +155,21 @@ int main(int argc, char** argv) {
   auto cli = tao::client::start(sys, std::move(opts));
   if (!cli) {
     std::cerr << "error: " << tao::protocol::render(cli.error()) << '\n';
-    tao::examples::stop_server(sys, srv);
+    tao::stop_gracefully(sys, srv);
     return 1;
   }
 
   if (!self_test) {
     // Until a signal, or the give-up (on_give_up above raises SIGTERM).
-    stop_signals.wait();
-    tao::examples::close_client(sys, *cli);
+    tao::wait_for_stop_signal();
+    tao::stop_gracefully(sys, *cli);
     return ev.get().gave_up ? 1 : 0;
   }
 
   auto fail = [&](const char* what) {
     std::cout << "FAILED: " << what << std::endl;
-    tao::examples::close_client(sys, *cli);
-    tao::examples::stop_server(sys, srv);
+    tao::stop_gracefully(sys, *cli);
+    tao::stop_gracefully(sys, srv);
     return 1;
   };
   auto wait = [&](auto pred) {
@@ -185,7 +179,7 @@ int main(int argc, char** argv) {
     return fail("no echoes on the first connection");
   auto port = srv.port();
   std::cout << "server: stopping" << std::endl;
-  tao::examples::stop_server(sys, srv);
+  tao::stop_gracefully(sys, srv);
   if (!wait([](const events& x) { return x.reconnect_attempts >= 1; }))
     return fail("no reconnect attempt after the server stopped");
   auto restarted = start_echo_server(sys, port);
@@ -196,11 +190,11 @@ int main(int argc, char** argv) {
   if (!wait([](const events& x) { return x.connects == 2 && x.echoes >= 2; }))
     return fail("no echoes after the restart");
   std::cout << "server: stopping for good" << std::endl;
-  tao::examples::stop_server(sys, srv);
+  tao::stop_gracefully(sys, srv);
   srv = tao::server{};
   if (!wait([](const events& x) { return x.gave_up; }))
     return fail("the client did not give up");
-  tao::examples::close_client(sys, *cli);
+  tao::stop_gracefully(sys, *cli);
   auto x = ev.get();
   std::cout << "self-test passed: " << x.connects << " connections, " << x.reconnect_attempts
             << " reconnect attempts, gave up after the last one" << std::endl;

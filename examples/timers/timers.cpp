@@ -32,7 +32,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/shutdown.hpp"
 #include "common/waiter.hpp"
 
 using tick_message = tao::protocol::text_message<2>;
@@ -135,12 +134,8 @@ void start_display(tao::connection& c, std::shared_ptr<display> d,
 int main(int argc, char** argv) {
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   double factor = cfg.fast ? 0.05 : cfg.scale;
   if (factor <= 0 || cfg.count == 0) {
     std::cerr << "error: --scale and --count must be positive\n";
@@ -177,15 +172,15 @@ int main(int argc, char** argv) {
   auto cli = tao::client::start(sys, std::move(copts));
   if (!cli) {
     std::cerr << "error: " << tao::protocol::render(cli.error()) << '\n';
-    tao::examples::stop_server(sys, *srv);
+    tao::stop_gracefully(sys, *srv);
     return 1;
   }
   auto bound =
     std::chrono::duration_cast<std::chrono::milliseconds>((delay + period * cfg.count) * 3)
     + std::chrono::seconds(10);
   out.wait_for(bound, [](const outcome& x) { return x.stopped || x.watchdog_fired; });
-  tao::examples::close_client(sys, *cli);
-  tao::examples::stop_server(sys, *srv);
+  tao::stop_gracefully(sys, *cli);
+  tao::stop_gracefully(sys, *srv);
   auto x = out.get();
   std::cout << x.callbacks << " callbacks (" << x.early << " early), " << x.ticks
             << " server ticks, stopped: " << (x.stopped ? "yes" : "no") << std::endl;

@@ -21,8 +21,6 @@
 
 #include "tao/all.hpp"
 
-#include "common/shutdown.hpp"
-#include "common/stop_signals.hpp"
 #include "common/waiter.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -42,7 +40,7 @@ struct config : caf::actor_system_config {
     opt_group{custom_options_, "global"}
       .add(mode, "mode", "self-test, server or client")
       .add(host, "host", "address to listen on (server) or connect to (client)")
-      .add(port, "port", "port to listen on or connect to; 0: ephemeral (server)")
+      .add(port, "port,p", "port to listen on or connect to; 0: ephemeral (server)")
       .add(cert, "tls-cert", "server certificate chain (PEM)")
       .add(key, "tls-key", "private key of --tls-cert (PEM)")
       .add(ca, "tls-ca", "CA certificates the client trusts (PEM)")
@@ -113,7 +111,7 @@ bool run_client(caf::actor_system& sys, const config& cfg, const std::string& ho
     cli->write(echo_message{"hello over TLS #" + std::to_string(i)});
   p.wait_for(std::chrono::seconds(cfg.timeout),
              [&](const progress& x) { return x.ended || x.echoes == cfg.count; });
-  tao::examples::close_client(sys, *cli);
+  tao::stop_gracefully(sys, *cli);
   auto result = p.get();
   if (!result.error.empty())
     std::cerr << "error: " << result.error << '\n';
@@ -124,19 +122,14 @@ bool run_client(caf::actor_system& sys, const config& cfg, const std::string& ho
 } // namespace
 
 int main(int argc, char** argv) {
-  // Before CAF starts its threads; server mode waits for the signals.
-  tao::examples::stop_signals stop_signals;
+  tao::catch_stop_signals();
   config cfg;
   cfg.load<caf::io::middleman>();
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << cfg.render(err) << '\n';
-    return 1;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   if (cfg.mode != "self-test" && cfg.mode != "server" && cfg.mode != "client") {
-    std::cerr << "error: --mode must be self-test, server or client\n";
-    return 1;
+    std::cerr << "tao-tls-echo: error: --mode must be self-test, server or client\n";
+    return tao::usage_error_exit_code;
   }
   caf::actor_system sys{cfg};
   if (cfg.mode == "client")
@@ -147,11 +140,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "listening on " << cfg.host << ":" << srv->port() << " (TLS)" << std::endl;
-  bool ok = true;
-  if (cfg.mode == "server")
-    stop_signals.wait();
-  else
-    ok = run_client(sys, cfg, cfg.host, srv->port());
-  tao::examples::stop_server(sys, *srv);
+  if (cfg.mode == "server") {
+    tao::run_until_signal(sys, *srv);
+    return 0;
+  }
+  bool ok = run_client(sys, cfg, cfg.host, srv->port());
+  tao::stop_gracefully(sys, *srv);
   return ok ? 0 : 1;
 }

@@ -36,7 +36,7 @@ struct forwarder_state {
 };
 
 /// Stands in for the BASP proxy of `to` on another node: forwards what it
-/// gets, replacing the sender's room handle in hellos by the reverse
+/// gets, replacing the sender's room handle in hellos and welcomes by the reverse
 /// forwarder (as BASP replaces a local handle by a proxy), and dies with
 /// its target (as a proxy does when the node is gone).
 caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self, caf::actor to) {
@@ -48,6 +48,11 @@ caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self, caf::actor t
       if (msg.match_elements<chat_node::hello_atom, caf::actor, uint64_t, std::string,
                              std::vector<std::string>>())
         msg = caf::make_message(chat_node::hello_atom::value, self->state.reverse,
+                                msg.get_as<uint64_t>(2), msg.get_as<std::string>(3),
+                                msg.get_as<std::vector<std::string>>(4));
+      else if (msg.match_elements<chat_node::welcome_atom, caf::actor, uint64_t, std::string,
+                                  std::vector<std::string>>())
+        msg = caf::make_message(chat_node::welcome_atom::value, self->state.reverse,
                                 msg.get_as<uint64_t>(2), msg.get_as<std::string>(3),
                                 msg.get_as<std::vector<std::string>>(4));
       if (self->state.mode == 1)
@@ -417,6 +422,51 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_rejoins_and_gets_new_lines_only) {
   BOOST_CHECK(got == expected("b2", 3)); // not dropped as "seen" by b's old counter
   BOOST_CHECK(from(frames(take_output(b2c)), "while").empty());
   BOOST_CHECK_EQUAL(stats(a).duplicates, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_link_lost_on_one_side_first_comes_back_on_both) {
+  // What CAF 0.17's BASP did to node b of distributed_nodes after a thaw:
+  // c reconnected to b while b still held c's old connection, c's hello
+  // reached b's room through the old proxy of c (b counted c as linked and
+  // did not answer), then b's BASP closed the old connection and killed that
+  // proxy (b: peer down c). b's linker reconnected and said hello; c, which
+  // had added b already, did not answer either: b never saw c again.
+  auto a = start("a"), b = start("b");
+  link(a, b);
+  auto a1 = client(a), b1 = client(b);
+  quiet();
+  auto old = links.at({a, b});
+  // a loses the link: its proxy of b dies; b's proxy of a lives on for now.
+  caf::anon_send_exit(old.first, caf::exit_reason::kill);
+  run();
+  BOOST_CHECK(reported("a: down b 0"));
+  // a's linker reconnects: a new proxy of b; b maps a to its old proxy.
+  auto there = sys.spawn(forwarder, nodes[b].room);
+  caf::anon_send(there, fw_reverse_atom::value, old.second);
+  caf::anon_send(old.second, fw_reverse_atom::value, there);
+  run();
+  caf::anon_send(nodes[a].room, chat_node::peer_atom::value, there);
+  run();
+  BOOST_CHECK_EQUAL(stats(a).peers, 1u); // b answered a hello from a linked peer
+  // Now b's old proxy of a dies (b: down a); b's linker reconnects.
+  caf::anon_send_exit(old.second, caf::exit_reason::kill);
+  run();
+  BOOST_CHECK(reported("b: down a 0"));
+  BOOST_CHECK_EQUAL(stats(b).peers, 0u);
+  auto back = sys.spawn(forwarder, nodes[a].room);
+  caf::anon_send(back, fw_reverse_atom::value, there);
+  caf::anon_send(there, fw_reverse_atom::value, back);
+  links[{a, b}] = {there, back};
+  run();
+  caf::anon_send(nodes[b].room, chat_node::peer_atom::value, back);
+  run();
+  BOOST_CHECK_EQUAL(stats(a).peers, 1u);
+  BOOST_CHECK_EQUAL(stats(b).peers, 1u); // a answered too, though b was linked for it
+  send(a1, lines("a1", 1, 3));
+  send(b1, lines("b1", 1, 3));
+  tick(3);
+  BOOST_CHECK(from(frames(take_output(b1)), "a1") == expected("a1", 3));
+  BOOST_CHECK(from(frames(take_output(a1)), "b1") == expected("b1", 3));
 }
 
 BOOST_AUTO_TEST_CASE(duplicated_messages_reach_clients_once) {

@@ -6,12 +6,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
 #include <unistd.h>
 
+#include "tao/command_line.hpp"
 #include "tao/option_flags.hpp"
 #include "tao/protocol/error.hpp"
 
@@ -147,6 +149,64 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_flag) {
                       tao::protocol::render(err));
   config typo;
   BOOST_CHECK(parse(typo, {"--server.max-connections=many"})); // CAF rejects it
+}
+
+// tao::parse_command_line on a config bound like the examples' (group
+// "global"); examples_command_line runs the real programs.
+struct global_config : caf::actor_system_config {
+  tao::server_options server;
+  tao::option_flags flags;
+  global_config() {
+    caf::config_option_adder group{custom_options_, "global"};
+    flags.add_server(group, server);
+  }
+  const caf::config_option_set& options() const {
+    return custom_options_;
+  }
+};
+
+std::optional<int> parse_cli(global_config& cfg, std::vector<std::string> args) {
+  std::vector<char*> argv;
+  static std::string prog = "test";
+  argv.push_back(prog.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
+  return tao::parse_command_line(cfg, static_cast<int>(argv.size()), argv.data());
+}
+
+BOOST_AUTO_TEST_CASE(command_line_forms) {
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"--port", "9000"}, {"--port=9000"}, {"-p", "9000"}, {"-p9000"}, {"-p=9000"}}) {
+    global_config cfg;
+    BOOST_CHECK(!parse_cli(cfg, args));
+    BOOST_CHECK_EQUAL(cfg.server.port, 9000);
+  }
+  global_config cfg;
+  BOOST_REQUIRE(!parse_cli(
+    cfg, {"--reuse-address=false", "--dispatch", "inline_io", "--scheduler.max-threads", "2"}));
+  BOOST_CHECK(!cfg.server.reuse_address);
+  auto s = cfg.server;
+  BOOST_REQUIRE(!cfg.flags.apply(s));
+  BOOST_CHECK(s.dispatch == tao::dispatch_mode::inline_io);
+  BOOST_CHECK_EQUAL(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(command_line_refusals_in_words) {
+  global_config cfg;
+  auto norm = [&](std::vector<std::string> args) {
+    return tao::normalize_arguments(cfg.options(), args).error;
+  };
+  BOOST_CHECK_EQUAL(norm({"9000"}), "unexpected argument '9000' (options are --name=value or "
+                                    "--name value; see --help)");
+  BOOST_CHECK_EQUAL(norm({"--nope"}), "unknown option --nope (see --help)");
+  BOOST_CHECK_EQUAL(norm({"--port"}), "option --port needs a value (uint16)");
+  BOOST_CHECK_EQUAL(norm({"--reuse-address=maybe"}).find("invalid value 'maybe'"), 0u);
+  BOOST_CHECK_EQUAL(norm({"--port", "9000"}), "");
+  BOOST_CHECK_EQUAL(tao::parse_command_line(cfg, 0, nullptr).has_value(), false);
+  global_config bad;
+  BOOST_CHECK_EQUAL(parse_cli(bad, {"--port=abc"}).value_or(-1), tao::usage_error_exit_code);
+  global_config help;
+  BOOST_CHECK_EQUAL(parse_cli(help, {"-h"}).value_or(-1), 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

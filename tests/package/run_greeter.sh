@@ -20,8 +20,8 @@ done
   cat "$out" >&2
   exit 1
 }
-first=$("$bin/greeter_client" "$port" tao)
-second=$("$bin/greeter_client" "$port")
+first=$("$bin/greeter_client" --port "$port" --name tao)
+second=$("$bin/greeter_client" -p "$port")
 if [ "$first" != "hello, tao" ] || [ "$second" != "hello, world" ]; then
   echo "unexpected greetings: '$first' '$second'" >&2
   exit 1

@@ -52,10 +52,14 @@ using drain_atom = caf::atom_constant<caf::atom("tao_drain")>;
 
 using tls_timeout_atom = caf::atom_constant<caf::atom("tao_tlsto")>;
 
+using ws_timeout_atom = caf::atom_constant<caf::atom("tao_wsto")>;
+
 using finish_atom = caf::atom_constant<caf::atom("tao_finish")>;
 
 /// The end of a receipt whose bytes wait for the TLS handshake.
 constexpr uint64_t held_receipt = ~uint64_t{0};
+
+using written_directly_atom = caf::atom_constant<caf::atom("tao_wdirct")>;
 
 using protocol::errc;
 
@@ -97,13 +101,20 @@ void notify_closed(connection_broker_actor* self, const caf::error& reason) {
   for (auto& r : st.receipts)
     r.token->failed(why);
   st.receipts.clear();
-  st.sink->on_closed(reason);
+  // The sink stays alive until the state is destroyed: we may be inside one
+  // of its callbacks right now.
+  if (st.sink)
+    st.sink->on_closed(reason);
+  else if (st.setup->on_unserved)
+    st.setup->on_unserved(st.info.id, reason);
   // CAF 0.17 keeps a monitor's record (and, through it, this broker's
   // memory) in the monitored actor until that one exits: a long-lived
   // server or client would hold about 1.5 KiB per connection it ever had.
   if (st.setup->owner)
     self->demonitor(st.setup->owner);
-  self->quit();
+  // Without a sink (a WebSocket that never upgraded) the owner learns the
+  // reason from its monitor.
+  self->quit(st.sink ? caf::error{} : reason);
 }
 
 /// Ends the connection: tells the sink (once) and quits. When the sink
@@ -137,11 +148,23 @@ void abort_connection(connection_broker_actor* self, const caf::error& reason) {
 
 void end_tls(connection_broker_actor* self);
 
+void end_websocket(connection_broker_actor* self);
+
 /// Completes a graceful close once every byte reserved before it reached the
-/// kernel: with TLS, sends close_notify and waits for it too; then FIN.
+/// kernel: with WebSocket, sends the close frame and waits for it and for
+/// the peer's close frame (unless the peer closed first or ended its input);
+/// with TLS, sends close_notify and waits for it too; then FIN.
 void maybe_complete_close(connection_broker_actor* self) {
   auto& st = self->state;
   if (st.phase != broker_phase::closing || st.info.budget->queued() > 0)
+    return;
+  if (st.ws && !st.ws_closed) {
+    st.ws_closed = true;
+    end_websocket(self);
+    if (st.phase != broker_phase::closing || st.info.budget->queued() > 0)
+      return;
+  }
+  if (st.ws_awaiting_close)
     return;
   if (st.tls && !st.tls_closed) {
     st.tls_closed = true;
@@ -167,37 +190,111 @@ void begin_close(connection_broker_actor* self, caf::error reason) {
     finish(self, st.close_reason);
     return;
   }
-  self->halt(st.hdl);
-  self->flush(st.hdl);
-  if (st.info.budget->queued() == 0) {
-    maybe_complete_close(self);
-    return;
+  if (st.ws && st.ws->established() && !st.ws->finished() && !st.input_ended && !st.failure) {
+    // The initiator of a WebSocket close waits for the peer's close frame
+    // before it closes the stream (RFC 6455 7.1.1), so that the peer
+    // (usually the server) closes TCP first and no reset discards the last
+    // bytes: reads go on, messages are dropped.
+    st.ws_awaiting_close = true;
+    self->trigger(st.hdl);
+  } else {
+    self->halt(st.hdl);
   }
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
-                         drain_atom::value);
+  // Bytes held for a WebSocket upgrade that never completed can never go
+  // out.
+  if (st.ws && !st.ws->established())
+    st.info.budget->release(st.ws->discard_held());
+  self->flush(st.hdl);
+  maybe_complete_close(self);
+  if (st.phase == broker_phase::closing)
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
+                           drain_atom::value);
 }
 
-/// Appends bytes ready for the wire (plaintext or TLS records) to CAF's
-/// write buffer and flushes. The bytes must be reserved in the budget.
+/// What follows bytes reaching the kernel: the budget frees them, a sink
+/// paused by the high-water mark hears it may write again, and a graceful
+/// close waiting for them completes. `from_caf` is true for CAF's report
+/// (`data_transferred_msg`, a message of its own); bytes the broker wrote
+/// itself may be written from inside a sink callback, so the sink hears of
+/// them through the mailbox instead.
+void bytes_written(connection_broker_actor* self, size_t n, bool from_caf) {
+  auto& st = self->state;
+  st.bytes_handed_over += n;
+  settle_receipts(st);
+  if (st.info.budget->release(n))
+    st.writable_due = true;
+  if (!from_caf && (st.writable_due || st.phase == broker_phase::closing)) {
+    if (!st.written_notice_posted) {
+      st.written_notice_posted = true;
+      caf::anon_send(caf::actor_cast<caf::actor>(self), written_directly_atom::value);
+    }
+    return;
+  }
+  if (st.writable_due) {
+    st.writable_due = false;
+    if ((st.phase == broker_phase::open || st.phase == broker_phase::half_open) && st.sink)
+      st.sink->on_writable();
+  }
+  maybe_complete_close(self);
+}
+
+/// Hands bytes ready for the wire (plaintext or TLS records) to the kernel.
+/// The bytes must be reserved in the budget. While CAF holds none of this
+/// connection's bytes, the broker sends them itself, at once: CAF 0.17
+/// would register the socket for writability, wait for the next loop turn
+/// and unregister it again, three system calls per batch that the epoll
+/// reference does not pay. What the kernel does not take, or a send error,
+/// goes to CAF's write buffer behind it, in order; CAF then finds errors
+/// and reports completion as always.
 void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   if (bytes.empty() || !self->valid(st.hdl))
     return;
-  auto n = bytes.size();
+  st.bytes_queued += bytes.size();
+  st.info.clock->last_output = self->clock().now();
+  if (st.setup->simulated) {
+    // CAF's test multiplexer never acknowledges writes: its output buffer
+    // stands for the kernel, so the bytes count as written once there.
+    auto n = bytes.size();
+    self->wr_buf(st.hdl).insert(self->wr_buf(st.hdl).end(), bytes.begin(), bytes.end());
+    self->flush(st.hdl);
+    st.info.budget->release(n);
+    st.bytes_handed_over += n;
+    settle_receipts(st);
+    return;
+  }
+  if (st.caf_pending == 0) {
+    auto sent = socket_ops::send_some(fd_of(st), bytes.data(), bytes.size());
+    if (sent > 0) {
+      auto n = static_cast<size_t>(sent);
+      if (n == bytes.size()) {
+        bytes_written(self, n, false);
+        return;
+      }
+      bytes.erase(bytes.begin(), bytes.begin() + sent);
+      bytes_written(self, n, false);
+    }
+  }
+  st.caf_pending += bytes.size();
   auto& buf = self->wr_buf(st.hdl);
   if (buf.empty())
     buf.swap(bytes);
   else
     buf.insert(buf.end(), bytes.begin(), bytes.end());
   self->flush(st.hdl);
-  st.bytes_queued += n;
-  st.info.clock->last_output = self->clock().now();
-  if (st.setup->simulated) {
-    // CAF's test multiplexer never acknowledges writes: its output buffer
-    // stands for the kernel, so the bytes count as written once there.
-    st.info.budget->release(n);
-    st.bytes_handed_over += n;
-  }
+}
+
+/// Trades `consumed` reserved bytes that a layer (TLS, WebSocket) turned
+/// into `produced` bytes in the budget, so the queue stays exact: the
+/// layer's own bytes (handshakes, alerts, pongs, close frames) are added,
+/// bytes that left smaller are released.
+void trade(connection_broker_actor* self, size_t consumed, size_t produced) {
+  auto& st = self->state;
+  if (produced >= consumed)
+    st.info.budget->add(produced - consumed);
+  else if (st.info.budget->release(consumed - produced) && st.phase == broker_phase::open
+           && st.sink)
+    st.sink->on_writable();
 }
 
 /// Sends what the TLS session produced. Writers reserved plaintext sizes
@@ -206,13 +303,26 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
 /// alerts count as well), so the queue stays exact.
 void send_tls_output(connection_broker_actor* self, protocol::byte_buffer&& cipher) {
   auto& st = self->state;
-  auto plain = st.tls->take_encrypted_plaintext();
-  auto records = cipher.size();
-  if (records >= plain)
-    st.info.budget->add(records - plain);
-  else if (st.info.budget->release(plain - records) && st.phase == broker_phase::open)
-    st.sink->on_writable();
+  trade(self, st.tls->take_encrypted_plaintext(), cipher.size());
   send_raw(self, std::move(cipher));
+}
+
+/// Sends reserved bytes that are ready for the stream (framed bytes, or
+/// WebSocket messages): encrypted with TLS, or as they are. On a TLS error
+/// the bytes are released and the error returned.
+caf::error send_stream(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
+  auto& st = self->state;
+  if (!st.tls) {
+    send_raw(self, std::move(bytes));
+    return {};
+  }
+  protocol::byte_buffer cipher;
+  auto n = bytes.size();
+  auto err = st.tls->write(bytes.data(), n, cipher);
+  send_tls_output(self, std::move(cipher));
+  if (err)
+    st.info.budget->release(n);
+  return err;
 }
 
 /// Stops reading and lets the sink close after the frames it already has
@@ -225,8 +335,78 @@ void fail_connection(connection_broker_actor* self, const caf::error& err) {
     st.failure = err;
   if (self->valid(st.hdl))
     self->halt(st.hdl);
+  if (!st.sink) {
+    begin_close(self, err);
+    return;
+  }
   st.sink->on_error(err);
   st.sink->on_close_request(err);
+}
+
+/// Sends what the WebSocket channel produced: the budget trades the framed
+/// bytes that left as messages (or were dropped) for the message bytes (the
+/// 101, pongs, pings and close frames count as well); then they go down to
+/// TLS or the socket.
+void send_ws_output(connection_broker_actor* self, protocol::byte_buffer&& wire) {
+  auto& st = self->state;
+  trade(self, st.ws->take_consumed(), wire.size());
+  // Once a close frame went out (ours or the answer to the peer's) or the
+  // channel failed, no message can follow: writers learn it from the
+  // budget rather than having their bytes dropped.
+  if (st.ws->finished() || st.ws->close_code_sent() != 0)
+    st.info.budget->close();
+  if (wire.empty())
+    return;
+  if (auto err = send_stream(self, std::move(wire)))
+    fail_connection(self, err);
+}
+
+/// The WebSocket side of a graceful close, after every reserved byte went
+/// out: a close frame with the code for the reason (nothing if the channel
+/// already finished or never upgraded).
+void end_websocket(connection_broker_actor* self) {
+  auto& st = self->state;
+  st.info.budget->release(st.ws->discard_held());
+  const auto& r = st.close_reason;
+  std::string text = r && r.category() == protocol::error_category()
+                       ? protocol::to_string(static_cast<errc>(r.code()))
+                       : "";
+  protocol::byte_buffer wire;
+  st.ws->close(websocket_close_code(r), text, wire);
+  send_ws_output(self, std::move(wire));
+}
+
+/// The channel finished: the peer's close was answered or a page served.
+/// Like the peer's end of input, but nothing can go out any more: the sink
+/// closes after the frames it got.
+void websocket_finished(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (st.phase != broker_phase::open && st.phase != broker_phase::half_open)
+    return;
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
+  if (!st.sink) {
+    begin_close(self, st.ws->end_reason());
+    return;
+  }
+  st.sink->on_close_request(st.ws->end_reason());
+}
+
+/// The peer's close frame came, unanswered: like the peer's end of input.
+/// Reads stop; the sink handles the frames it got and their replies go out;
+/// then its close answers the peer's close frame (end_websocket) and FIN
+/// follows. A sink that cannot stay half-open closes at once.
+void websocket_peer_closed(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (st.phase != broker_phase::open)
+    return;
+  auto reason = st.ws->peer_close_reason();
+  st.input_ended = true;
+  st.phase = broker_phase::half_open;
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
+  if (!st.sink || !st.sink->on_input_closed(reason))
+    begin_close(self, reason);
 }
 
 /// The TLS side of a graceful close: close_notify after the queued records,
@@ -248,23 +428,25 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   // A graceful close delivers what writers reserved before it began, also
   // when their bytes arrive after it (the closed budget refuses later
   // writers, so nobody keeps it open). A reset connection drops them.
-  if (st.phase == broker_phase::finished || st.tls_closed || !self->valid(st.hdl)) {
+  if (st.phase == broker_phase::finished || st.ws_closed || st.tls_closed || !self->valid(st.hdl)) {
     st.info.budget->release(n);
     return;
   }
   if (st.setup->on_write)
     st.setup->on_write(bytes);
-  if (st.tls) {
-    protocol::byte_buffer cipher;
-    auto err = st.tls->write(bytes.data(), n, cipher);
-    send_tls_output(self, std::move(cipher));
+  if (st.ws) {
+    // Messages (or pings for heartbeats); the channel drops what comes
+    // after its close frame, and counts every byte as consumed.
+    protocol::byte_buffer wire;
+    auto err = st.ws->write(bytes.data(), n, wire);
+    send_ws_output(self, std::move(wire));
     if (err) {
-      st.info.budget->release(n);
       fail_connection(self, err);
       return;
     }
-  } else {
-    send_raw(self, std::move(bytes));
+  } else if (auto err = send_stream(self, std::move(bytes))) {
+    fail_connection(self, err);
+    return;
   }
   if (st.phase == broker_phase::closing) {
     maybe_complete_close(self);
@@ -297,11 +479,25 @@ void adapt_read_size(connection_broker_actor* self, size_t bytes_read) {
 /// Sends one Tao heartbeat, unless the connection is past writing or its
 /// queue is above the high-water mark (the peer is alive but slow: skip the
 /// beat rather than queue more). Codecs that cannot carry type 0 send none.
+/// A WebSocket connection sends a ping instead (its pong, like any bytes,
+/// counts as input).
 void send_heartbeat(connection_broker_actor* self) {
   auto& st = self->state;
   const auto& setup = *st.setup;
   if (st.phase != broker_phase::open && st.phase != broker_phase::half_open)
     return;
+  if (st.ws) {
+    if (!st.ws->established() || !st.info.budget->writable())
+      return;
+    protocol::byte_buffer ping;
+    st.ws->ping({}, ping);
+    if (ping.empty())
+      return;
+    send_ws_output(self, std::move(ping));
+    if (setup.on_heartbeat_sent)
+      setup.on_heartbeat_sent();
+    return;
+  }
   protocol::byte_buffer beat;
   if (st.info.budget->writable()
       && !protocol::encode_message(*setup.codec, protocol::heartbeat::now(), beat)
@@ -317,6 +513,7 @@ void send_heartbeat(connection_broker_actor* self) {
 /// ends with `reason`.
 void input_ended(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
+  st.input_ended = true;
   // Half-open before the sink hears of it: the sink may close (or reset)
   // the connection from inside the call.
   st.phase = broker_phase::half_open;
@@ -327,7 +524,7 @@ void input_ended(connection_broker_actor* self, const caf::error& reason) {
   } else if (self->valid(st.hdl)) {
     self->halt(st.hdl);
   }
-  if (!st.sink->on_input_closed(reason))
+  if (!st.sink || !st.sink->on_input_closed(reason))
     finish(self, reason);
 }
 
@@ -346,13 +543,67 @@ bool start_tls(connection_broker_actor* self) {
     err = channel.error();
   }
   if (err) {
-    st.sink->on_error(err);
+    if (st.sink)
+      st.sink->on_error(err);
     abort_connection(self, err);
     return false;
   }
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
                          st.setup->tls->options().handshake_timeout, tls_timeout_atom::value);
   return true;
+}
+
+/// Tells the sink of the completed TLS handshake, once (a WebSocket
+/// connection's sink is made after the handshake).
+void announce_tls(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (!st.tls->established())
+    return;
+  // What waited for the handshake is queued now: its receipts' ends are
+  // known.
+  for (auto& r : st.receipts)
+    if (r.end == held_receipt)
+      r.end = st.bytes_queued;
+  if (st.tls_announced || !st.sink)
+    return;
+  st.tls_announced = true;
+  st.sink->on_tls_established(st.tls->session());
+}
+
+/// Sends a client's upgrade request (held by TLS until its handshake is
+/// done) and arms the upgrade timeout.
+void start_websocket(connection_broker_actor* self) {
+  auto& st = self->state;
+  protocol::byte_buffer wire;
+  st.ws->start(wire);
+  send_ws_output(self, std::move(wire));
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         st.setup->websocket->options().handshake_timeout, ws_timeout_atom::value);
+}
+
+/// Makes the sink once the WebSocket upgrade completed: the connection
+/// starts now (its clock too, so that the supervisor the sink registers
+/// with counts first-message and idle times from here), and the sink's
+/// handlers join the broker's. Returns false if the connection did not
+/// survive it (refused by the factory, or closed by the sink at once).
+bool open_sink(connection_broker_actor* self) {
+  auto& st = self->state;
+  auto& clock = *st.info.clock;
+  clock.opened = self->clock().now();
+  clock.last_input = clock.opened;
+  clock.last_frame = clock.opened;
+  clock.last_output = clock.opened;
+  st.sink = st.setup->make_sink(*st.io, st.info);
+  if (!st.sink) {
+    abort_connection(self, protocol::make_error(errc::refused, "refused by the sink factory"));
+    return false;
+  }
+  if (auto extra = st.sink->extra_handlers())
+    self->become(st.handlers.or_else(extra));
+  st.sink->on_open();
+  if (st.tls && accepting_reads(st))
+    announce_tls(self);
+  return accepting_reads(st);
 }
 
 /// Runs received bytes through TLS. Returns false if the connection failed;
@@ -367,14 +618,7 @@ bool decrypt(connection_broker_actor* self, const char*& data, size_t& size) {
     fail_connection(self, err);
     return false;
   }
-  if (!st.tls_announced && st.tls->established()) {
-    st.tls_announced = true;
-    // What waited for the handshake is queued now.
-    for (auto& r : st.receipts)
-      if (r.end == held_receipt)
-        r.end = st.bytes_queued;
-    st.sink->on_tls_established(st.tls->session());
-  }
+  announce_tls(self);
   data = st.tls_plain.data();
   size = st.tls_plain.size();
   return true;
@@ -430,25 +674,78 @@ void connection_ended(connection_broker_actor* self) {
   }
   caf::error reason;
   bool handshaking = st.tls && !st.tls->established();
+  bool upgrading = st.ws && !st.ws->established();
   if (st.failure)
     reason = st.failure;
   else if (handshaking)
     reason = protocol::make_error(errc::tls_failure, "peer closed during the TLS handshake");
+  else if (upgrading)
+    reason =
+      protocol::make_error(errc::websocket_failure, "peer closed during the WebSocket upgrade");
+  else if (st.ws && !st.ws->finished() && st.ws->close_code_received() == 0)
+    reason = protocol::make_error(errc::websocket_failure,
+                                  "1006 abnormal closure: the peer closed without a close frame");
   else if (auto n = st.decoder->buffered(); n > 0)
     reason = protocol::make_error(errc::truncated_frame, "peer closed with " + std::to_string(n)
                                                            + " bytes of an incomplete frame");
   else
     reason = loss;
-  // A reset peer is never kept half-open, nor a connection that failed.
-  if (handshaking || end.reset || st.failure) {
+  // A reset peer is never kept half-open, nor a connection that failed or
+  // never reached its sink.
+  if (handshaking || end.reset || st.failure || !st.sink) {
     finish(self, reason);
     return;
   }
   input_ended(self, reason);
 }
 
+/// A graceful close stops waiting for the peer's WebSocket close frame (it
+/// came, the peer failed or ended its stream, or the drain timeout passed)
+/// and goes on to close_notify and FIN.
+void stop_awaiting_close(connection_broker_actor* self) {
+  auto& st = self->state;
+  if (!st.ws_awaiting_close)
+    return;
+  st.ws_awaiting_close = false;
+  if (self->valid(st.hdl))
+    self->halt(st.hdl);
+  maybe_complete_close(self);
+}
+
+/// Reads during a graceful close, waiting for the peer's close frame.
+/// Messages after our close frame are dropped (RFC 6455 5.5.1); errors only
+/// end the wait.
+void await_close_frame(connection_broker_actor* self, const caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  st.info.clock->last_input = self->clock().now();
+  const char* data = msg.buf.data();
+  auto size = msg.buf.size();
+  if (st.tls) {
+    st.tls_plain.clear();
+    protocol::byte_buffer cipher;
+    auto err = st.tls->read(data, size, st.tls_plain, cipher);
+    send_tls_output(self, std::move(cipher));
+    if (err || st.tls->peer_closed()) {
+      stop_awaiting_close(self);
+      return;
+    }
+    data = st.tls_plain.data();
+    size = st.tls_plain.size();
+  }
+  protocol::frame_batch dropped;
+  protocol::byte_buffer wire;
+  auto err = st.ws->read(data, size, dropped, wire);
+  send_ws_output(self, std::move(wire));
+  if (err || st.ws->finished())
+    stop_awaiting_close(self);
+}
+
 void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg) {
   auto& st = self->state;
+  if (st.ws_awaiting_close) {
+    await_close_frame(self, msg);
+    return;
+  }
   // After a fatal error, data CAF read before the halt took effect is
   // dropped: feeding it would report the error again.
   if (!accepting_reads(st))
@@ -461,7 +758,32 @@ void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg)
   auto& clock = *st.info.clock;
   clock.last_input = self->clock().now();
   protocol::frame_batch batch;
-  auto err = st.decoder->feed(data, size, batch);
+  caf::error err;
+  if (st.ws) {
+    protocol::byte_buffer wire;
+    err = st.ws->read(data, size, batch, wire);
+    send_ws_output(self, std::move(wire));
+    if (!accepting_reads(st))
+      return;
+    if (!st.sink) {
+      // Before the upgrade (or with it): a failure or a finished exchange
+      // (a page served) closes; a completed upgrade makes the sink, and
+      // frames that came with it go there.
+      if (err) {
+        fail_connection(self, err);
+        return;
+      }
+      if (!st.ws->established()) {
+        if (st.ws->finished())
+          websocket_finished(self);
+        return;
+      }
+      if (!open_sink(self))
+        return;
+    }
+  } else {
+    err = st.decoder->feed(data, size, batch);
+  }
   if (!batch.empty()) {
     clock.frames_in += batch.size();
     clock.last_frame = clock.last_input;
@@ -472,6 +794,14 @@ void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg)
   // their replies go out) before the close.
   if (err) {
     fail_connection(self, err);
+    return;
+  }
+  if (st.ws && st.ws->finished()) {
+    websocket_finished(self);
+    return;
+  }
+  if (st.ws && st.ws->peer_closing()) {
+    websocket_peer_closed(self);
     return;
   }
   if (st.tls && st.tls->peer_closed() && accepting_reads(st))
@@ -565,8 +895,11 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
   self->configure_read(hdl, caf::io::receive_policy::at_most(init.read_chunk));
   self->ack_writes(hdl, true);
   init.scribe = scribe_lookup::find(*self, hdl);
-  init.sink = init.setup->make_sink(*init.io, init.info);
-  if (!init.sink) {
+  if (init.setup->websocket)
+    init.ws = std::make_unique<websocket_channel>(init.setup->websocket);
+  else
+    init.sink = init.setup->make_sink(*init.io, init.info);
+  if (!init.sink && !init.ws) {
     // Refused by the sink factory: no sink to notify, just go.
     init.info.clock->broker = nullptr;
     init.info.clock->connection_actor = nullptr;
@@ -606,12 +939,14 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     [self](const caf::io::new_data_msg& msg) { read_bytes(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
-      st.bytes_handed_over += static_cast<uint64_t>(msg.written);
-      settle_receipts(st);
-      if (st.info.budget->release(msg.written)
-          && (st.phase == broker_phase::open || st.phase == broker_phase::half_open))
-        st.sink->on_writable();
-      maybe_complete_close(self);
+      auto n = static_cast<uint64_t>(msg.written);
+      st.caf_pending -= std::min(st.caf_pending, n);
+      bytes_written(self, msg.written, true);
+    },
+    [self](written_directly_atom) {
+      auto& st = self->state;
+      st.written_notice_posted = false;
+      bytes_written(self, 0, true);
     },
     [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
@@ -647,15 +982,32 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
                   .count();
       auto err = protocol::make_error(errc::tls_failure, "TLS handshake not completed within "
                                                            + std::to_string(ms) + " ms");
-      st.sink->on_error(err);
+      if (st.sink)
+        st.sink->on_error(err);
       abort_connection(self, err);
+    },
+    [self](ws_timeout_atom) {
+      auto& st = self->state;
+      if (!st.ws || st.phase != broker_phase::open)
+        return;
+      if (auto err = st.ws->expire_handshake())
+        abort_connection(self, err);
     },
     [self](drain_atom) {
       // The peer did not take what was owed to it in time: reset, and say
-      // what was lost unless the close already carries an error.
+      // what was lost unless the close already carries an error. A peer
+      // that took everything but never answered our WebSocket close frame
+      // gets close_notify and FIN without it.
       auto& st = self->state;
       if (st.phase != broker_phase::closing)
         return;
+      if (st.ws_awaiting_close && st.info.budget->queued() == 0) {
+        stop_awaiting_close(self);
+        if (st.phase == broker_phase::closing)
+          caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.setup->drain_timeout,
+                                 drain_atom::value);
+        return;
+      }
       auto reason = st.close_reason;
       if (!reason)
         reason = protocol::make_error(errc::slow_consumer,
@@ -665,11 +1017,16 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       abort_connection(self, reason);
     },
   };
-  if (auto extra = init.sink->extra_handlers())
-    handlers = handlers.or_else(extra);
+  init.handlers = handlers;
+  if (init.sink)
+    if (auto extra = init.sink->extra_handlers())
+      handlers = handlers.or_else(extra);
   if (init.setup->tls && !start_tls(self))
     return caf::behavior{handlers};
-  init.sink->on_open();
+  if (init.ws)
+    start_websocket(self);
+  else
+    init.sink->on_open();
   return caf::behavior{handlers};
 }
 

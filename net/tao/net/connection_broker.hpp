@@ -19,6 +19,8 @@
 #include "tao/net/tls_channel.hpp"
 #include "tao/net/tls_context.hpp"
 #include "tao/net/write_receipt.hpp"
+#include "tao/net/websocket_channel.hpp"
+#include "tao/net/websocket_context.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/decoder.hpp"
 
@@ -56,6 +58,17 @@ struct broker_setup {
   std::shared_ptr<tls_context> tls;
   /// Clients: the host connected to (SNI and certificate name check).
   std::string tls_peer_name;
+  /// WebSocket for every connection (over TLS when `tls` is set), in the
+  /// context's role; null for a plain byte stream. The sink is created only
+  /// once the upgrade completed: a plain HTTP request (the page) or a failed
+  /// upgrade never reaches it.
+  std::shared_ptr<websocket_context> websocket;
+  /// Called on the I/O thread when a connection ends without ever having
+  /// had a sink (a WebSocket connection that never upgraded: a page served,
+  /// an upgrade refused or timed out, a peer gone during the handshake),
+  /// with the connection's id and why it ended. May be empty. Such a broker
+  /// also quits with that reason, for monitors.
+  std::function<void(uint64_t, const caf::error&)> on_unserved;
   /// Called on the I/O thread after each heartbeat sent (metrics); may be
   /// empty.
   std::function<void()> on_heartbeat_sent;
@@ -100,9 +113,20 @@ struct connection_broker_state {
   bool tls_closed = false;
   /// Plaintext decrypted from the last read (reused between reads).
   protocol::byte_buffer tls_plain;
-  /// Frame parser.
+  /// The WebSocket session, between TLS and the framing; null for a plain
+  /// byte stream.
+  std::unique_ptr<websocket_channel> ws;
+  /// Set once a graceful close sent the WebSocket close frame (or found the
+  /// channel finished): nothing more can go out as a message after it.
+  bool ws_closed = false;
+  /// Set while a graceful close reads again for the peer's close frame
+  /// (RFC 6455 7.1.1), within the drain timeout.
+  bool ws_awaiting_close = false;
+  /// Set once the peer ended its input (FIN or TLS close_notify).
+  bool input_ended = false;
+  /// Frame parser (unused under WebSocket, whose messages are frames).
   std::unique_ptr<protocol::decoder> decoder;
-  /// Receiver of frames.
+  /// Receiver of frames; null until a WebSocket upgrade completed.
   std::unique_ptr<connection_sink> sink;
   /// The broker as seen by the sink.
   std::unique_ptr<broker_io> io;
@@ -127,6 +151,14 @@ struct connection_broker_state {
   };
   /// Receipts not yet answered, in write order.
   std::deque<receipt> receipts;
+  /// Bytes handed to CAF's write buffer and not yet reported written by it.
+  /// While zero, the broker writes to the socket itself (see `send_raw`).
+  uint64_t caf_pending = 0;
+  /// A write straight to the socket took the queue below the low-water
+  /// mark; the sink hears of it from the broker's mailbox, not from within.
+  bool writable_due = false;
+  /// A notice of bytes written straight to the socket is in the mailbox.
+  bool written_notice_posted = false;
   /// The kernel's count of acknowledged bytes when the broker started.
   uint64_t acked_at_start = 0;
   /// Calls from the sink into the broker under way (see `broker_io`).
@@ -135,6 +167,9 @@ struct connection_broker_state {
   size_t read_chunk = 0;
   /// Consecutive reads that used at most a quarter of `read_chunk`.
   unsigned small_reads = 0;
+  /// The broker's own message handlers, to which a sink made after a
+  /// WebSocket upgrade adds its extra ones.
+  caf::message_handler handlers;
 
   /// The actor name CAF reports (e.g. in logs).
   static inline const char* name = "tao.connection_broker";
@@ -150,6 +185,12 @@ using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf
 /// connection's clock (`net::liveness`) for its supervisor. Spawn it with
 /// `fork` from an acceptor or with `spawn_broker` plus `add_scribe` for
 /// outgoing connections.
+///
+/// With `setup->websocket`, the bytes (after TLS) go through a
+/// `websocket_channel` instead of the decoder: messages in, framed writes
+/// out as messages, heartbeats as pings, a close frame before close_notify
+/// and FIN. The sink is made once the upgrade completed; a broker that never
+/// upgrades calls `setup->on_unserved` and quits with its reason.
 ///
 /// Messages: `(write_atom, byte_buffer)`, `(close_atom, error)` (graceful),
 /// `(abort_atom, error)` (reset now), `(fail_atom, error)`, `(resume_atom)`,

@@ -1,5 +1,6 @@
 #include "tao/net/socket_ops.hpp"
 
+#include <cerrno>
 #include <cstddef>
 
 #include <arpa/inet.h>
@@ -51,6 +52,19 @@ void abort(int64_t fd) noexcept {
   linger lg{1, 0};
   setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   shutdown(static_cast<int>(fd), SHUT_RDWR);
+}
+
+ptrdiff_t send_some(int64_t fd, const void* data, size_t size) noexcept {
+  if (fd < 0)
+    return -1;
+  for (;;) {
+    auto n = ::send(static_cast<int>(fd), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0)
+      return n;
+    if (errno == EINTR)
+      continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+  }
 }
 
 size_t readable_bytes(int64_t fd) noexcept {

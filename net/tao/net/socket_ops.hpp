@@ -25,6 +25,11 @@ void set_nodelay(int64_t fd) noexcept;
 /// CAF releases the socket even if the peer never reads again.
 void abort(int64_t fd) noexcept;
 
+/// Writes what the kernel takes of `data` at once, without blocking or
+/// raising SIGPIPE. Returns the bytes taken (0 when the send buffer is full)
+/// or -1 on an error, which the caller leaves for CAF's own write to find.
+ptrdiff_t send_some(int64_t fd, const void* data, size_t size) noexcept;
+
 /// Bytes received by the kernel and not yet read by us (FIONREAD); 0 when
 /// `fd` is negative or the kernel does not answer.
 size_t readable_bytes(int64_t fd) noexcept;

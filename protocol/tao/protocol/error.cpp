@@ -43,6 +43,8 @@ const char* to_string(errc x) noexcept {
     return "idle_timeout";
   case errc::connect_timeout:
     return "connect_timeout";
+  case errc::websocket_failure:
+    return "websocket_failure";
   }
   return "unknown_error_code";
 }

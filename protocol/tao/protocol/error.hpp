@@ -53,6 +53,10 @@ enum class errc : uint8_t {
   idle_timeout = 16,
   /// A connection attempt did not complete within the connect timeout.
   connect_timeout = 17,
+  /// A WebSocket upgrade or message broke RFC 6455 or a limit (bad request,
+  /// unmasked frame, invalid UTF-8, oversized message, ...), or the peer
+  /// closed with an error status. The context names the close code.
+  websocket_failure = 18,
 };
 
 /// The CAF error category of every tao error.

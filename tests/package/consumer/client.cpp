@@ -1,4 +1,4 @@
-// greeter_client <port> [name]: sends one hello and prints the greeting.
+// greeter_client --port N [--name NAME]: sends one hello and prints the greeting.
 
 #include <chrono>
 #include <future>
@@ -11,20 +11,32 @@
 
 #include "greeting.hpp"
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: greeter_client <port> [name]\n";
-    return 2;
+struct greeter_config : caf::actor_system_config {
+  uint16_t port = 0;
+  std::string name = "world";
+  greeter_config() {
+    opt_group{custom_options_, "global"}
+      .add(port, "port,p", "the server's port")
+      .add(name, "name", "who says hello");
   }
+};
+
+int main(int argc, char** argv) {
   std::promise<greeting> answer; // outlives the actor system, which runs the handler
 
-  caf::actor_system_config cfg;
+  greeter_config cfg;
   cfg.load<caf::io::middleman>();
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
+  if (cfg.port == 0) {
+    std::cerr << "greeter_client: error: --port is required\n";
+    return tao::usage_error_exit_code;
+  }
   caf::actor_system sys{cfg};
 
   tao::client_options opts;
   opts.host = "127.0.0.1";
-  opts.port = static_cast<uint16_t>(std::stoi(argv[1]));
+  opts.port = cfg.port;
   opts.handlers.on<greeting>(
     [&answer](tao::connection&, const greeting& msg) { answer.set_value(msg); });
   opts.on_error = [](tao::connection&, const caf::error& err) {
@@ -36,14 +48,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Queued until the connection is up, then sent.
-  cli->write(hello{argc > 2 ? argv[2] : "world"});
+  cli->write(hello{cfg.name});
 
   auto reply = answer.get_future();
   bool ok = reply.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
   if (ok)
     std::cout << reply.get().text << '\n';
   else
-    std::cerr << "no greeting within 5 s\n";
+    std::cerr << "no greeting within 5 s\n"; // e.g. nothing listens on --port
   cli->close(); // deliberate: no reconnect; the client actor terminates
   return ok ? 0 : 1;
 }

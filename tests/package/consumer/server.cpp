@@ -1,30 +1,33 @@
-// greeter_server [port]: answers every hello with a greeting; stops on Ctrl-C.
+// greeter_server [--port N]: answers every hello with a greeting; stops on Ctrl-C.
 
-#include <csignal>
 #include <iostream>
 #include <string>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <pthread.h>
 
 #include "greeting.hpp"
 
-int main(int argc, char** argv) {
-  // Block SIGINT and SIGTERM before CAF starts its threads; main waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+struct greeter_config : caf::actor_system_config {
+  uint16_t port = 0; // 0: any free port
+  greeter_config() {
+    opt_group{custom_options_, "global"}.add(port, "port,p", "port to listen on (0: any)");
+  }
+};
 
-  caf::actor_system_config cfg;
+int main(int argc, char** argv) {
+  tao::catch_stop_signals(); // from here on, Ctrl-C and SIGTERM stop gracefully
+
+  greeter_config cfg;
   cfg.load<caf::io::middleman>();
+  // --port 12345, --port=12345, -p 12345, --help; anything else: a message, exit 2.
+  if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
+    return *exit_code;
   caf::actor_system sys{cfg};
 
   tao::server_options opts;
-  opts.port = argc > 1 ? static_cast<uint16_t>(std::stoi(argv[1])) : 0; // 0: any free port
+  opts.port = cfg.port;
   opts.handlers.on<hello>([](tao::connection& c, const hello& msg) {
     // Runs in the connection's actor, one message at a time, in order.
     uint32_t n = 1;
@@ -41,8 +44,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "listening on 127.0.0.1:" << srv->port() << std::endl;
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  srv->stop(); // queued greetings are delivered, then every connection closes
-  return 0;    // the actor system waits for the server actor before it goes
+  // Until Ctrl-C or SIGTERM; then queued greetings are delivered, every
+  // connection closes, and the server is gone before the actor system.
+  tao::run_until_signal(sys, *srv);
+  return 0;
 }
