@@ -25,8 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.hpp"
 #include "tao/all.hpp"
+
+#include "cli.hpp"
 
 namespace {
 

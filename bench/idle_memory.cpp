@@ -26,8 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.hpp"
 #include "tao/all.hpp"
+
+#include "cli.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
 

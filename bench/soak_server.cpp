@@ -27,7 +27,6 @@
 
 #include "tao/all.hpp"
 
-
 using echo_message = tao::protocol::text_message<1>;
 
 namespace {

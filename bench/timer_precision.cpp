@@ -24,8 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli.hpp"
 #include "tao/all.hpp"
+
+#include "cli.hpp"
 
 using start_message = tao::protocol::text_message<1>;
 

@@ -5,8 +5,8 @@
 #include <caf/send.hpp>
 
 #include "tao/detail/connection_messages.hpp"
-#include "tao/net/write_receipt.hpp"
 #include "tao/net/atoms.hpp"
+#include "tao/net/write_receipt.hpp"
 
 namespace tao {
 

@@ -186,9 +186,10 @@ caf::behavior server_behavior(server_actor* self, listeners ports,
   setup->tls = std::move(tls);
   setup->websocket = std::move(websocket);
   if (setup->websocket)
-    setup->on_unserved = [me = caf::actor_cast<caf::actor>(handle.actor())](uint64_t id, const caf::error& reason) {
-      caf::anon_send(me, unserved_atom::value, id, reason);
-    };
+    setup->on_unserved =
+      [me = caf::actor_cast<caf::actor>(handle.actor())](uint64_t id, const caf::error& reason) {
+        caf::anon_send(me, unserved_atom::value, id, reason);
+      };
   init.meter = detail::endpoint_meter{options->metrics};
   setup->on_heartbeat_sent = init.meter.heartbeat_counter();
   if (setup->websocket && init.ws_acceptor != caf::io::accept_handle{}) {

@@ -76,14 +76,14 @@ typename Inspector::result_type inspect(Inspector& f, server_stats& x) {
 /// sending it anything else does not compile, and every reply is typed.
 /// `server`'s member functions send these for you; actors use the interface
 /// directly, e.g. `self->request(srv.actor(), 1s, stats_atom::value)`.
-using server_actor = caf::typed_actor<
-  caf::replies_to<broadcast_atom, protocol::byte_buffer>::with<broadcast_result>,
-  caf::reacts_to<unicast_atom, uint64_t, protocol::byte_buffer>,
-  caf::replies_to<count_atom>::with<uint64_t>,
-  caf::replies_to<lookup_atom, uint64_t>::with<connection_ref>,
-  caf::replies_to<stats_atom>::with<server_stats>,
-  caf::reacts_to<sched_atom, caf::timespan, connection::timer_callback>,
-  caf::reacts_to<reload_tls_atom>, caf::reacts_to<stop_atom>>;
+using server_actor =
+  caf::typed_actor<caf::replies_to<broadcast_atom, protocol::byte_buffer>::with<broadcast_result>,
+                   caf::reacts_to<unicast_atom, uint64_t, protocol::byte_buffer>,
+                   caf::replies_to<count_atom>::with<uint64_t>,
+                   caf::replies_to<lookup_atom, uint64_t>::with<connection_ref>,
+                   caf::replies_to<stats_atom>::with<server_stats>,
+                   caf::reacts_to<sched_atom, caf::timespan, connection::timer_callback>,
+                   caf::reacts_to<reload_tls_atom>, caf::reacts_to<stop_atom>>;
 
 /// A running server: Tao's `Server`. A copyable handle on the server actor,
 /// which owns the listening socket and every connection.

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   std::cout << "listening on " << cfg.server.host << ":" << srv->port()
             << (opts.tls.enabled ? " (TLS)" : "") << std::endl;
 
-  tao::run_until_signal(sys, [] { std::cout << "stopping" << std::endl; }, *srv);
+  tao::run_until_signal(
+    sys, [] { std::cout << "stopping" << std::endl; }, *srv);
   return 0;
 }

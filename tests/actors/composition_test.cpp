@@ -42,7 +42,8 @@ caf::behavior recorder(caf::event_based_actor*, lines box) {
 }
 
 caf::behavior bystander(caf::event_based_actor*, int) {
-  return {[](int) {}};
+  return {[](int) {
+  }};
 }
 
 /// Server options whose connections understand `say`, `said` and `watch`,

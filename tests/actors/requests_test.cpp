@@ -35,9 +35,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// A store that answers keys ending in an even digit at once and holds the
 /// others until 1 ms later, then answers them last first: answers come back
 /// in another order than asked. `hang` is never answered.
-using store_actor = caf::typed_actor<caf::replies_to<get_atom, std::string>::with<std::string>,
-                                     caf::replies_to<hang_atom>::with<std::string>,
-                                     caf::reacts_to<flush_atom>>;
+using store_actor =
+  caf::typed_actor<caf::replies_to<get_atom, std::string>::with<std::string>,
+                   caf::replies_to<hang_atom>::with<std::string>, caf::reacts_to<flush_atom>>;
 
 struct store_state {
   std::vector<std::pair<caf::typed_response_promise<std::string>, std::string>> held;
@@ -75,8 +75,8 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
 tao::server_options kv_options(server_fixture& fix, store_actor kv, bool ordered) {
   auto opts = fix.options();
   opts.handlers = tao::handlers{};
-  BOOST_REQUIRE(!opts.handlers.on<get_request>(
-    [kv, ordered](tao::connection& c, const get_request& m) {
+  BOOST_REQUIRE(
+    !opts.handlers.on<get_request>([kv, ordered](tao::connection& c, const get_request& m) {
       auto on_answer = [](tao::connection& x, const std::string& v) {
         BOOST_CHECK(!x.write(get_reply{v}));
       };
@@ -140,8 +140,8 @@ BOOST_AUTO_TEST_CASE(a_request_timeout_reaches_on_error_and_frames_go_on) {
     auto opts = fix.options();
     opts.handlers = tao::handlers{};
     std::vector<std::string> errors;
-    BOOST_REQUIRE(!opts.handlers.on<get_request>(
-      [kv, &errors](tao::connection& c, const get_request& m) {
+    BOOST_REQUIRE(
+      !opts.handlers.on<get_request>([kv, &errors](tao::connection& c, const get_request& m) {
         if (m.text == "hang")
           c.request(kv, 2s, hang_atom::value)
             .then([](tao::connection&, const std::string&) { BOOST_FAIL("answered"); },
@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(a_request_pending_at_half_close_is_answered_before_the_fin)
     peer.send_bytes(gets(3)).close();
     BOOST_CHECK((replies(peer) == std::vector<std::string>{"0=v0"}));
     BOOST_CHECK(!peer.closed_by_tao()); // it owes two replies
-    fix.advance(1ms);                    // "1" answered; "2" at once after it
+    fix.advance(1ms);                   // "1" answered; "2" at once after it
     BOOST_CHECK((replies(peer) == std::vector<std::string>{"1=v1", "2=v2"}));
     BOOST_CHECK(peer.closed_by_tao());
     BOOST_CHECK_EQUAL(fix.count("close none"), 1u);
@@ -214,8 +214,7 @@ BOOST_AUTO_TEST_CASE(a_graceful_close_waits_for_a_pending_request_within_the_dra
     opts.handlers = tao::handlers{};
     BOOST_REQUIRE(!opts.handlers.on<get_request>([kv](tao::connection& c, const get_request& m) {
       (void)m;
-      c.request(kv, 10s, hang_atom::value)
-        .then([](tao::connection&, const std::string&) {});
+      c.request(kv, 10s, hang_atom::value).then([](tao::connection&, const std::string&) {});
       c.close();
     }));
     fix.start(std::move(opts));

@@ -378,7 +378,7 @@ BOOST_AUTO_TEST_CASE(broadcast_unicast_count_lookup) {
     tao::protocol::byte_buffer bytes;
     BOOST_REQUIRE(!tao::protocol::tlv_codec{}.encode(1, "one", bytes));
     auto sent = fix.tao::test::fixture::ask<void>(fix.srv.actor(), tao::unicast_atom::value,
-                                                   uint64_t{999'999}, bytes);
+                                                  uint64_t{999'999}, bytes);
     BOOST_REQUIRE(!sent);
     BOOST_CHECK(tao::protocol::is(sent.error(), errc::closed));
     auto result = fix.ask<tao::broadcast_result>(tao::broadcast_atom::value, bytes);

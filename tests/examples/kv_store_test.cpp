@@ -43,8 +43,7 @@ BOOST_FIXTURE_TEST_SUITE(kv_store, fixture)
 BOOST_AUTO_TEST_CASE(the_store_alone_answers_puts_and_gets) {
   BOOST_CHECK_EQUAL(*ask<std::string>(store, kv::get_atom::value, std::string{"a"}), "a=");
   BOOST_CHECK_EQUAL(
-    *ask<std::string>(store, kv::put_atom::value, std::string{"a"}, std::string{"1"}),
-    "stored a");
+    *ask<std::string>(store, kv::put_atom::value, std::string{"a"}, std::string{"1"}), "stored a");
   BOOST_CHECK_EQUAL(*ask<std::string>(store, kv::get_atom::value, std::string{"a"}), "a=1");
 }
 

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
-
 #include <caf/typed_event_based_actor.hpp>
 
 #include "tao/all.hpp"
@@ -74,8 +73,8 @@ struct fixture : tao::test::loopback_fixture {
     tao::server_options opts;
     opts.dispatch = mode;
     auto kv_actor = kv;
-    BOOST_REQUIRE(!opts.handlers.on<get_request>(
-      [kv_actor, ordered](tao::connection& c, const get_request& m) {
+    BOOST_REQUIRE(
+      !opts.handlers.on<get_request>([kv_actor, ordered](tao::connection& c, const get_request& m) {
         auto answer = [](tao::connection& x, const std::string& v) {
           BOOST_CHECK(!x.write(get_reply{v}));
         };

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -52,7 +51,8 @@ class Output:
     def __init__(self, proc):
         self.lines = []
         self.cond = threading.Condition()
-        threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True)
+        self.pump.start()
 
     def _pump(self, stream):
         for raw in stream:
@@ -106,7 +106,7 @@ def stop_server(proc, out):
     except subprocess.TimeoutExpired:
         fail("the server did not stop within the bound")
     if proc.returncode != 0:
-        time.sleep(0.2)  # let the pump read the last lines
+        out.pump.join(WAIT)  # the pump ends at the exited server's EOF
         fail(f"the server exited with {proc.returncode}: {out.lines[-30:]}")
 
 

@@ -1,10 +1,10 @@
 #pragma once
 
 #include <any>
-#include <deque>
-#include <functional>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>

@@ -197,7 +197,9 @@ public:
       [result](caf::event_based_actor* self, Handle to, std::tuple<Ts...> args) {
         std::apply(
           [&](auto&... ys) {
-            auto on_error = [result](caf::error& err) { *result = std::move(err); };
+            auto on_error = [result](caf::error& err) {
+              *result = std::move(err);
+            };
             if constexpr (std::is_void_v<R>)
               self->request(to, caf::infinite, std::move(ys)...)
                 .then([result] { *result = caf::expected<void>{}; }, on_error);

@@ -98,8 +98,7 @@ public:
     auto frame = next_frame("a frame of type " + std::to_string(protocol::type_number_v<T>));
     if (frame.type != protocol::type_number_v<T>)
       throw script_error("expected a frame of type " + std::to_string(protocol::type_number_v<T>)
-                         + ", got type " + std::to_string(frame.type) + " (" + frame.payload
-                         + ")");
+                         + ", got type " + std::to_string(frame.type) + " (" + frame.payload + ")");
     auto x = protocol::decode_payload<T>(frame.payload);
     if (!x)
       throw script_error("cannot decode a frame of type " + std::to_string(frame.type) + ": "
@@ -121,8 +120,8 @@ public:
     auto frame = next_frame("frame " + std::to_string(type) + " (" + std::string{payload} + ")");
     if (frame.type != type || frame.payload != payload)
       throw script_error("expected frame " + std::to_string(type) + " (" + std::string{payload}
-                         + "), got frame " + std::to_string(frame.type) + " ("
-                         + frame.payload + ")");
+                         + "), got frame " + std::to_string(frame.type) + " (" + frame.payload
+                         + ")");
     return *this;
   }
 

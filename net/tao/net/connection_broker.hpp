@@ -18,9 +18,9 @@
 #include "tao/net/connection_sink.hpp"
 #include "tao/net/tls_channel.hpp"
 #include "tao/net/tls_context.hpp"
-#include "tao/net/write_receipt.hpp"
 #include "tao/net/websocket_channel.hpp"
 #include "tao/net/websocket_context.hpp"
+#include "tao/net/write_receipt.hpp"
 #include "tao/protocol/codec.hpp"
 #include "tao/protocol/decoder.hpp"
 

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE greeter
 #include <boost/test/unit_test.hpp>
-
 #include <tao/all.hpp>
 #include <tao/test/fixture.hpp>
 #include <tao/test/scripted_peer.hpp>
