@@ -41,7 +41,7 @@ caf::behavior recorder(caf::event_based_actor*, lines box) {
   };
 }
 
-caf::behavior bystander(caf::event_based_actor*, int) {
+caf::behavior bystander(caf::event_based_actor*) {
   return {[](int) {
   }};
 }
@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(on_down_runs_when_a_monitored_actor_ends) {
     std::vector<tao::connection_ref> refs;
     fix.start(chatty(fix, refs));
     auto a = fix.connect(fix.acc);
-    auto other = fix.sys.spawn(bystander, 0);
+    auto other = fix.sys.spawn(bystander);
     caf::anon_send(refs.at(0).actor(), watch_atom::value, other);
     fix.run();
     BOOST_CHECK_EQUAL(fix.take_output(a), "");
