@@ -69,11 +69,15 @@ public:
     return insert({protocol::type_number_v<T>,
                    name_of(protocol::type_number_v<T>),
                    [f{std::move(f)}](connection& c, std::string_view bytes) mutable {
-                     auto x = protocol::decode_payload<T>(bytes);
-                     if (!x)
-                       return std::move(x.error());
-                     f(c, *x);
-                     return caf::error{};
+                     if constexpr (protocol::decodes_in_place_v<T>) {
+                       return invoke_in_place<T>(f, c, bytes);
+                     } else {
+                       auto x = protocol::decode_payload<T>(bytes);
+                       if (!x)
+                         return std::move(x.error());
+                       f(c, *x);
+                       return caf::error{};
+                     }
                    },
                    {}});
   }
@@ -133,6 +137,39 @@ public:
   static constexpr int32_t dense_types = 256;
 
 private:
+  /// Runs `f` on a value decoded into this thread's scratch `T`, so that
+  /// steady traffic of a raw-payload type allocates nothing per frame (the
+  /// value's buffer is reused). The value lives only for the call, as a
+  /// fresh one would. A nested call on the same thread (a handler that runs
+  /// a test scheduler, say) decodes into a fresh value instead; a value whose
+  /// buffer grew past the codec's limit is dropped after the call.
+  template <class T, class F>
+  static caf::error invoke_in_place(F& f, connection& c, std::string_view bytes) {
+    using payload = typename protocol::message_traits<T>::payload;
+    thread_local T scratch{};
+    thread_local bool busy = false;
+    if (busy) {
+      T x{};
+      if (auto err = protocol::decode_payload_into(x, bytes))
+        return err;
+      f(c, static_cast<const T&>(x));
+      return caf::error{};
+    }
+    struct release {
+      ~release() {
+        busy = false;
+        if (!payload::reusable(scratch))
+          scratch = T{};
+      }
+    };
+    busy = true;
+    release guard;
+    if (auto err = protocol::decode_payload_into(scratch, bytes))
+      return err;
+    f(c, static_cast<const T&>(scratch));
+    return caf::error{};
+  }
+
   static std::string name_of(int32_t type) {
     return "type " + std::to_string(type);
   }

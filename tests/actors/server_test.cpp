@@ -437,3 +437,25 @@ BOOST_AUTO_TEST_CASE(inbound_window_pauses_and_resumes_reading) {
     BOOST_CHECK(fix.take_output(conn) == bytes);
   });
 }
+
+// Raw-payload handlers decode into a value reused per thread: each frame must
+// see exactly its own bytes, whatever came before (longer, empty, larger
+// than the reuse limit), in both dispatch modes.
+BOOST_AUTO_TEST_CASE(reused_decode_values_hold_exactly_each_frame) {
+  for_each_dispatch([](server_fixture& fix) {
+    std::vector<std::string> seen;
+    auto opts = fix.options();
+    opts.handlers = tao::handlers{};
+    BOOST_REQUIRE(!opts.handlers.on<echo_message>(
+      [&seen](tao::connection&, const echo_message& m) { seen.push_back(m.text); }));
+    fix.start(std::move(opts));
+    auto conn = fix.connect(fix.acc);
+    std::vector<std::string> sent{std::string(300, 'a'),        "bb", "",
+                                  std::string(100 * 1024, 'c'), "d",  std::string(40, 'e')};
+    std::string bytes;
+    for (const auto& text : sent)
+      bytes += tlv(1, text);
+    fix.send(conn, bytes);
+    BOOST_CHECK(seen == sent);
+  });
+}

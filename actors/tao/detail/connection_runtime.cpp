@@ -14,6 +14,7 @@
 #include "tao/net/atoms.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/heartbeat.hpp"
+#include "tao/protocol/spare_buffer.hpp"
 
 namespace tao::detail {
 
@@ -466,8 +467,13 @@ caf::error connection_runtime::check_writable() {
   if (!(accepts_writes(state_) || answering) || budget.closed())
     return protocol::make_error(errc::closed,
                                 "connection " + std::to_string(info_.id) + " is closing");
-  if (budget.writable())
+  if (budget.writable()) {
+    // The bytes of one handler's writes go out together at its end and the
+    // buffer usually comes back to this thread then (see send_raw).
+    if (out_.capacity() == 0)
+      out_ = protocol::take_spare_buffer();
     return {};
+  }
   auto what =
     std::to_string(budget.queued()) + " bytes queued on connection " + std::to_string(info_.id);
   if (options_->overflow == overflow_policy::disconnect)

@@ -15,6 +15,7 @@
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/heartbeat.hpp"
 #include "tao/protocol/message.hpp"
+#include "tao/protocol/spare_buffer.hpp"
 
 namespace tao::net {
 
@@ -247,6 +248,14 @@ void bytes_written(connection_broker_actor* self, size_t n, bool from_caf) {
 /// goes to CAF's write buffer behind it, in order; CAF then finds errors
 /// and reports completion as always.
 void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
+  // However the bytes leave, their buffer (or the empty one CAF swapped in)
+  // becomes this thread's spare for the next write.
+  struct recycle {
+    protocol::byte_buffer& buf;
+    ~recycle() {
+      protocol::give_back_buffer(std::move(buf));
+    }
+  } guard{bytes};
   auto& st = self->state;
   if (bytes.empty() || !self->valid(st.hdl))
     return;
@@ -740,6 +749,40 @@ void await_close_frame(connection_broker_actor* self, const caf::io::new_data_ms
     stop_awaiting_close(self);
 }
 
+/// The frame batch of one read. Every broker of an I/O thread reads on that
+/// thread, one read at a time, so the thread keeps one spare batch and each
+/// read borrows it: in steady traffic the batch's storage and index are
+/// reused instead of allocated per read. A sink that keeps the batch (the
+/// scheduled dispatch sends it on; a waiting handler holds it) takes it
+/// along, and the next read starts a new one. At most `retain_limit` bytes
+/// are kept per thread.
+class read_batch {
+public:
+  read_batch() : batch(std::move(spare())) {
+    batch.clear();
+  }
+
+  ~read_batch() {
+    if (batch.retained_bytes() <= retain_limit) {
+      batch.clear();
+      spare() = std::move(batch);
+    }
+  }
+
+  read_batch(const read_batch&) = delete;
+  read_batch& operator=(const read_batch&) = delete;
+
+  protocol::frame_batch batch;
+
+private:
+  static constexpr size_t retain_limit = 256 * 1024;
+
+  static protocol::frame_batch& spare() {
+    thread_local protocol::frame_batch instance;
+    return instance;
+  }
+};
+
 void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg) {
   auto& st = self->state;
   if (st.ws_awaiting_close) {
@@ -757,7 +800,8 @@ void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg)
     return;
   auto& clock = *st.info.clock;
   clock.last_input = self->clock().now();
-  protocol::frame_batch batch;
+  read_batch borrowed;
+  auto& batch = borrowed.batch;
   caf::error err;
   if (st.ws) {
     protocol::byte_buffer wire;

@@ -11,6 +11,11 @@ void frame_batch::clear() noexcept {
   payload_bytes_ = 0;
 }
 
+size_t frame_batch::retained_bytes() const noexcept {
+  auto shared = buffers_.empty() ? 0 : buffers_[0].capacity();
+  return shared + entries_.capacity() * sizeof(entry) + buffers_.capacity() * sizeof(byte_buffer);
+}
+
 void frame_batch::reserve_shared(size_t n) {
   auto& shared = buffers_[0];
   if (shared.capacity() - shared.size() < n)

@@ -44,8 +44,13 @@ public:
     return payload_bytes_;
   }
 
-  /// Removes all frames, keeping the shared storage's capacity.
+  /// Removes all frames, keeping the shared storage's capacity. Also makes
+  /// a moved-from batch usable again.
   void clear() noexcept;
+
+  /// Bytes of memory the batch keeps after `clear`: its shared storage and
+  /// frame index. A reader that recycles batches bounds what it keeps by it.
+  size_t retained_bytes() const noexcept;
 
   /// Ensures that `n` more payload bytes fit into the shared storage without
   /// reallocation. Decoders call this with the size of a read before

@@ -55,6 +55,37 @@ caf::expected<T> decode_payload(std::string_view bytes) {
   }
 }
 
+/// True if `T`'s payload codec declares `decodes_in_place`: decoding
+/// overwrites exactly what it decodes, so a value may be decoded into again
+/// (`raw_payload`, `empty_payload`). Codecs that build a value up (CAF's
+/// inspectors, protobuf, flatbuffers, your own) are decoded into a fresh `T`.
+template <class T, class = void>
+struct decodes_in_place : std::false_type {};
+
+/// Specialization for codecs that declare the flag.
+template <class T>
+struct decodes_in_place<T, std::void_t<decltype(message_traits<T>::payload::decodes_in_place)>>
+  : std::bool_constant<message_traits<T>::payload::decodes_in_place> {};
+
+/// Shorthand for `decodes_in_place<T>::value`.
+template <class T>
+inline constexpr bool decodes_in_place_v = decodes_in_place<T>::value;
+
+/// Decodes a payload into the existing `x` (only for `decodes_in_place_v<T>`),
+/// reusing its buffers: no allocation once they are large enough. Errors as
+/// for `decode_payload`; on error `x` holds an unspecified but valid value.
+template <class T>
+caf::error decode_payload_into(T& x, std::string_view bytes) {
+  static_assert(decodes_in_place_v<T>, "T's payload codec does not decode in place");
+  try {
+    return message_traits<T>::payload::decode(x, bytes);
+  } catch (const std::exception& ex) {
+    return make_error(errc::malformed_payload, std::string{"decoder threw: "} + ex.what());
+  } catch (...) {
+    return make_error(errc::malformed_payload, "decoder threw an unknown exception");
+  }
+}
+
 /// Appends `x` as one complete frame in `codec`'s framing to `out`. On error
 /// `out` is left as it was.
 template <class T>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 #include <caf/error.hpp>
@@ -31,6 +32,21 @@ struct raw_payload {
     (x.*Member).assign(bytes.begin(), bytes.end());
     return {};
   }
+
+  /// Decoding assigns the member and touches nothing else, so one value can
+  /// be decoded into again and again (its buffer reused; see
+  /// `decode_payload_into`).
+  static constexpr bool decodes_in_place = true;
+
+  /// True if `x` is worth keeping for the next decode: its buffer is at most
+  /// `reuse_limit` bytes, so a rare large payload is not kept for ever.
+  template <class T>
+  static bool reusable(const T& x) noexcept {
+    return (x.*Member).capacity() <= reuse_limit;
+  }
+
+  /// Largest buffer a reused value keeps (64 KiB).
+  static constexpr size_t reuse_limit = 64 * 1024;
 };
 
 /// Payload codec for structs with a CAF `inspect` overload, serialized with
@@ -81,6 +97,15 @@ struct empty_payload {
     if (!bytes.empty())
       return make_error(errc::malformed_payload, "expected an empty payload");
     return {};
+  }
+
+  /// Decoding touches nothing: one value serves every frame.
+  static constexpr bool decodes_in_place = true;
+
+  /// Always true: an empty message holds no buffer.
+  template <class T>
+  static bool reusable(const T&) noexcept {
+    return true;
   }
 };
 
