@@ -2,7 +2,9 @@
 // and CAF scheduler settings on the command line. --codec=raw swaps Tao's
 // TLV framing for a pass-through codec (raw_codec.hpp) for pingpong runs.
 //
-//   tao-bench-server --port=0 --dispatch=scheduled|inline [--codec=tlv|raw] [CAF options]
+//   tao-bench-server --port=0 [--dispatch=scheduled|inline] [--codec=tlv|raw] [CAF options]
+//
+// Without --dispatch it runs the library's default (inline).
 
 #include <csignal>
 #include <iostream>
@@ -22,7 +24,7 @@ namespace {
 
 struct config : caf::actor_system_config {
   uint16_t port = 0;
-  std::string dispatch = "scheduled";
+  std::string dispatch = "default";
   std::string codec = "tlv";
   std::string transport = "tcp";
   size_t read_chunk = 32 * 1024;
@@ -30,7 +32,8 @@ struct config : caf::actor_system_config {
   config() {
     opt_group{custom_options_, "global"}
       .add(port, "port,p", "port to listen on (0: pick one)")
-      .add(dispatch, "dispatch", "where handlers run: scheduled or inline (or inline_io)")
+      .add(dispatch, "dispatch",
+           "where handlers run: scheduled or inline (or inline_io); default: the library's")
       .add(codec, "codec", "framing: tlv or raw (pass-through)")
       .add(transport, "transport", "tcp or websocket")
       .add(read_chunk, "read-chunk", "bytes per read system call")
@@ -46,7 +49,8 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
     return *exit_code;
-  if (cfg.dispatch != "scheduled" && cfg.dispatch != "inline" && cfg.dispatch != "inline_io") {
+  if (cfg.dispatch != "default" && cfg.dispatch != "scheduled" && cfg.dispatch != "inline"
+      && cfg.dispatch != "inline_io") {
     std::cerr << "tao-bench-server: error: --dispatch=" << cfg.dispatch
               << ": expected scheduled, inline or inline_io\n";
     return tao::usage_error_exit_code;
@@ -60,8 +64,9 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   tao::server_options opts;
   opts.port = cfg.port;
-  opts.dispatch =
-    cfg.dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
+  if (cfg.dispatch != "default")
+    opts.dispatch =
+      cfg.dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;
   opts.max_connections = 100000;
   opts.read_chunk_size = cfg.read_chunk;
   if (cfg.transport == "websocket")

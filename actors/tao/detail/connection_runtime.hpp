@@ -3,8 +3,8 @@
 #include <any>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -282,7 +282,9 @@ private:
     protocol::frame_batch batch;
     size_t next = 0;
   };
-  std::deque<held_batch> backlog_;
+  /// A list, not a deque: an empty std::deque holds a 512-byte block, and
+  /// idle connections have no backlog.
+  std::list<held_batch> backlog_;
   /// Requests from handlers not yet answered, and how many are ordered.
   size_t requests_pending_ = 0;
   size_t ordered_pending_ = 0;

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -149,8 +149,10 @@ struct connection_broker_state {
     /// Answers the writer.
     write_receipt_ptr token;
   };
-  /// Receipts not yet answered, in write order.
-  std::deque<receipt> receipts;
+  /// Receipts not yet answered, in write order. A list, not a deque: an
+  /// empty std::deque already holds a 512-byte block, and nearly every
+  /// connection has no receipt (idle connections are what this saves).
+  std::list<receipt> receipts;
   /// Bytes handed to CAF's write buffer and not yet reported written by it.
   /// While zero, the broker writes to the socket itself (see `send_raw`).
   uint64_t caf_pending = 0;
