@@ -130,3 +130,21 @@ BOOST_AUTO_TEST_CASE(error_rendering) {
   caf::error err = errc::unknown_type;
   BOOST_CHECK(is(err, errc::unknown_type));
 }
+
+BOOST_AUTO_TEST_CASE(tlv_fast_encode_writes_what_the_generic_path_writes) {
+  tlv_codec c{16};
+  for (std::string payload : {std::string{}, std::string{"abc"}, std::string(16, 'x')}) {
+    byte_buffer fast{'p'};
+    byte_buffer generic{'p'};
+    BOOST_REQUIRE(!c.encode(-7, payload, fast));
+    BOOST_REQUIRE(!c.codec::encode(-7, payload, generic));
+    BOOST_CHECK(fast == generic);
+  }
+  byte_buffer fast{'p'};
+  byte_buffer generic{'p'};
+  auto a = c.encode(1, std::string(17, 'y'), fast);
+  auto b = c.codec::encode(1, std::string(17, 'y'), generic);
+  BOOST_CHECK(is(a, errc::oversized_frame));
+  BOOST_CHECK_EQUAL(tao::protocol::render(a), tao::protocol::render(b));
+  BOOST_CHECK(fast == generic);
+}

@@ -22,6 +22,13 @@ caf::error codec::encode(int32_t type, std::string_view payload, byte_buffer& ou
 
 namespace {
 
+/// The error of a payload above the codec's limit.
+caf::error oversized(size_t payload, uint32_t limit) {
+  return make_error(errc::oversized_frame, "payload of " + std::to_string(payload)
+                                             + " bytes exceeds the limit of "
+                                             + std::to_string(limit));
+}
+
 /// Reads headers through a codec's virtual `read_header`.
 struct virtual_header_reader {
   const header_codec* codec;
@@ -63,9 +70,7 @@ caf::error header_codec::end_frame(int32_t type, byte_buffer& out, size_t start)
   auto payload = out.size() - start - header_size();
   if (payload > max_payload()) {
     out.resize(start);
-    return make_error(errc::oversized_frame, "payload of " + std::to_string(payload)
-                                               + " bytes exceeds the limit of "
-                                               + std::to_string(max_payload()));
+    return oversized(payload, max_payload());
   }
   if (auto err = write_header(out.data() + start, type, static_cast<uint32_t>(payload))) {
     out.resize(start);
@@ -104,6 +109,20 @@ caf::error tlv_codec::write_header(char* out, int32_t type, uint32_t length) con
 
 frame_header tlv_codec::read_header(const char* in) const noexcept {
   return tlv_header_reader{}(in);
+}
+
+caf::error tlv_codec::encode(int32_t type, std::string_view payload, byte_buffer& out) const {
+  if (payload.size() > max_payload_)
+    return oversized(payload.size(), max_payload_);
+  auto need = tlv_header_size + payload.size();
+  if (out.capacity() - out.size() < need)
+    out.reserve(std::max(out.size() + need, 2 * out.capacity()));
+  char header[tlv_header_size];
+  store_le32(header, static_cast<uint32_t>(type));
+  store_le32(header + 4, static_cast<uint32_t>(payload.size()));
+  out.insert(out.end(), header, header + tlv_header_size);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return {};
 }
 
 // -- length_prefixed_codec ----------------------------------------------------

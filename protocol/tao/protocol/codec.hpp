@@ -48,8 +48,11 @@ public:
   /// encode leaves no partial frame behind.
   virtual caf::error end_frame(int32_t type, byte_buffer& out, size_t start) const = 0;
 
-  /// Appends one complete frame with a copy of `payload` to `out`.
-  caf::error encode(int32_t type, std::string_view payload, byte_buffer& out) const;
+  /// Appends one complete frame with a copy of `payload` to `out`; on error
+  /// `out` is left as it was. The default runs `begin_frame`, appends the
+  /// payload and runs `end_frame`; a codec may override it with an
+  /// equivalent that writes the header first (the payload size is known).
+  virtual caf::error encode(int32_t type, std::string_view payload, byte_buffer& out) const;
 };
 
 /// Shared, immutable codec handle as stored in server and client options.
@@ -95,6 +98,10 @@ public:
   size_t header_size() const noexcept override;
   caf::error write_header(char* out, int32_t type, uint32_t length) const override;
   frame_header read_header(const char* in) const noexcept override;
+
+  /// Writes header and payload in one pass: no virtual calls, no zero-filled
+  /// header to patch (the hot path of every raw-payload write).
+  caf::error encode(int32_t type, std::string_view payload, byte_buffer& out) const override;
 
 private:
   uint32_t max_payload_;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -86,10 +87,25 @@ caf::error decode_payload_into(T& x, std::string_view bytes) {
   }
 }
 
+/// True if `T`'s payload codec exposes the payload as one byte range
+/// (`bytes_of`), as `raw_payload` and `empty_payload` do.
+template <class T, class = void>
+struct has_payload_bytes : std::false_type {};
+
+/// Specialization for codecs with `bytes_of`.
+template <class T>
+struct has_payload_bytes<
+  T, std::void_t<decltype(message_traits<T>::payload::bytes_of(std::declval<const T&>()))>>
+  : std::true_type {};
+
 /// Appends `x` as one complete frame in `codec`'s framing to `out`. On error
-/// `out` is left as it was.
+/// `out` is left as it was. A payload that is one byte range goes through
+/// `codec::encode` (header first, one copy); others are serialized after a
+/// reserved header that `end_frame` fills in.
 template <class T>
 caf::error encode_message(const codec& c, const T& x, byte_buffer& out) {
+  if constexpr (has_payload_bytes<T>::value)
+    return c.encode(type_number_v<T>, message_traits<T>::payload::bytes_of(x), out);
   auto start = c.begin_frame(out);
   if (auto err = encode_payload(x, out)) {
     out.resize(start);

@@ -33,6 +33,14 @@ struct raw_payload {
     return {};
   }
 
+  /// The payload bytes of `x` as they go on the wire (the member itself),
+  /// so that encoding writes the header first and copies them once.
+  template <class T>
+  static std::string_view bytes_of(const T& x) noexcept {
+    const auto& bytes = x.*Member;
+    return {bytes.data(), bytes.size()};
+  }
+
   /// Decoding assigns the member and touches nothing else, so one value can
   /// be decoded into again and again (its buffer reused; see
   /// `decode_payload_into`).
@@ -96,6 +104,12 @@ struct empty_payload {
   static caf::error decode(T&, std::string_view bytes) {
     if (!bytes.empty())
       return make_error(errc::malformed_payload, "expected an empty payload");
+    return {};
+  }
+
+  /// No payload bytes.
+  template <class T>
+  static std::string_view bytes_of(const T&) noexcept {
     return {};
   }
 
