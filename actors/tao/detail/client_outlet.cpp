@@ -45,15 +45,23 @@ caf::error client_outlet::write(protocol::byte_buffer&& bytes) {
 
 void client_outlet::attach(const connection_ref& conn) {
   std::lock_guard<std::mutex> guard{mtx_};
-  while (!offline_.empty()) {
-    auto size = offline_.front().size();
-    auto err = conn.write_encoded(offline_.front());
+  if (!offline_.empty()) {
+    // One write, one reservation: the connection counts every offline byte
+    // before its broker sends the first, so a reset in between reports them
+    // as lost (frame by frame, a reset after the first frame found nothing
+    // queued and the rest stayed behind), and the queue, admitted within
+    // offline_limit, is not cut at the high-water mark halfway.
+    protocol::byte_buffer all;
+    all.reserve(offline_bytes_);
+    for (const auto& bytes : offline_)
+      all.insert(all.end(), bytes.begin(), bytes.end());
+    auto err = conn.write_encoded(std::move(all));
     if (err && protocol::is(err, errc::closed))
-      return; // gone already; keep the rest for the next connection
-    offline_.pop_front();
-    offline_bytes_ -= size;
+      return; // gone already; keep them for the next connection
     if (err)
-      ++refused_;
+      refused_ += offline_.size();
+    offline_.clear();
+    offline_bytes_ = 0;
   }
   attached_once_ = true;
   if (!shut_)
