@@ -93,8 +93,9 @@ struct connection_options {
   /// keeps a read buffer of that size per connection and zero-fills it after
   /// every read, so idle connections stay small (5.3 KiB RSS each at 10,000
   /// connections, of which 512 B read buffer, instead of 37 KiB with a fixed
-  /// 32 KiB) and busy ones read big. 32 KiB measured best as the maximum (100 connections x 10 x 64 B:
-  /// 587k frames/s vs 548k at 64 KiB; 1 x 32 x 4 KiB: 308k vs 261k at 16 KiB).
+  /// 32 KiB) and busy ones read big. 32 KiB measured best as the maximum
+  /// (100 connections x 10 x 64 B: 587k frames/s vs 548k at 64 KiB;
+  /// 1 x 32 x 4 KiB: 308k vs 261k at 16 KiB).
   size_t read_chunk_size = 32u * 1024u;
 
   /// Smallest (and first) number of bytes read per system call: what an

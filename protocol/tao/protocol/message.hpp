@@ -104,14 +104,16 @@ struct has_payload_bytes<
 /// reserved header that `end_frame` fills in.
 template <class T>
 caf::error encode_message(const codec& c, const T& x, byte_buffer& out) {
-  if constexpr (has_payload_bytes<T>::value)
+  if constexpr (has_payload_bytes<T>::value) {
     return c.encode(type_number_v<T>, message_traits<T>::payload::bytes_of(x), out);
-  auto start = c.begin_frame(out);
-  if (auto err = encode_payload(x, out)) {
-    out.resize(start);
-    return err;
+  } else {
+    auto start = c.begin_frame(out);
+    if (auto err = encode_payload(x, out)) {
+      out.resize(start);
+      return err;
+    }
+    return c.end_frame(type_number_v<T>, out, start);
   }
-  return c.end_frame(type_number_v<T>, out, start);
 }
 
 /// A message whose payload is raw text: the shape of every message in Tao's
