@@ -59,21 +59,22 @@ const tao::server& connection::server() const {
   return rt_->server();
 }
 
-caf::error connection::check_writable() {
-  return rt_->check_writable();
+bool connection::begin_write(caf::error& err) {
+  return rt_->begin_write(err);
 }
 
-caf::error connection::commit(size_t before) {
-  return rt_->commit(before);
+bool connection::end_write(size_t before, caf::error& err) {
+  return rt_->end_write(before, err);
 }
 
 caf::error connection::write_frame(int32_t type, std::string_view payload) {
-  if (auto err = check_writable())
-    return err;
-  auto before = out_->size();
-  if (auto err = codec_->encode(type, payload, *out_))
-    return err;
-  return commit(before);
+  caf::error err;
+  if (begin_write(err)) {
+    auto before = out_->size();
+    if (codec_->encode_into(type, payload, *out_, err))
+      end_write(before, err);
+  }
+  return err;
 }
 
 size_t connection::queued_bytes() const noexcept {

@@ -241,6 +241,7 @@ public:
 
   bool on_frames(protocol::frame_batch&& batch) override {
     auto stop = window_->add(batch.payload_bytes());
+    batch.own();
     caf::anon_send(actor_, net::frames_atom::value, std::move(batch));
     return stop;
   }

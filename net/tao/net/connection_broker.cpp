@@ -826,6 +826,9 @@ void read_bytes(connection_broker_actor* self, const caf::io::new_data_msg& msg)
         return;
     }
   } else {
+    // Plain TCP: the frames may stay views of CAF's read buffer, which
+    // lives until this call returns; a sink that keeps them owns them first.
+    batch.set_borrowing(!st.tls);
     err = st.decoder->feed(data, size, batch);
   }
   if (!batch.empty()) {
