@@ -1,17 +1,23 @@
 // asio-echo-server: what a C++ user would write instead of tao: a
-// single-threaded standalone Asio server that parses TLV frames from each
-// read and writes the complete frames back (one write in flight per
-// connection, further frames batched behind it). Wire-compatible with
-// tao-echo-server. With --raw it echoes whatever arrives, unframed (Asio's
-// own pingpong server).
+// standalone Asio server that parses TLV frames from each read and writes the
+// complete frames back (one write in flight per connection, further frames
+// batched behind it). Wire-compatible with tao-echo-server. With --raw it
+// echoes whatever arrives, unframed (Asio's own pingpong server).
 //
-//   asio-echo-server --port=P [--raw]    (prints "listening on 127.0.0.1:P")
+// With --threads=N (default 1) it is Asio's "io_context per CPU" pattern: N
+// io_contexts, each run by one thread and owning an acceptor on the same port
+// (SO_REUSEPORT, the kernel spreads new connections over them), so a
+// connection lives on one thread and nothing is shared between them.
+//
+//   asio-echo-server --port=P [--raw] [--threads=N]
+//                                          (prints "listening on 127.0.0.1:P")
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <asio.hpp>
@@ -94,24 +100,64 @@ void accept(asio::ip::tcp::acceptor& acc, bool raw) {
   });
 }
 
+/// SO_REUSEPORT, which Asio has no name for (reuse_address is SO_REUSEADDR).
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+/// One event loop: an io_context run by one thread and the acceptor it
+/// serves.
+struct loop {
+  asio::io_context io{1};
+  asio::ip::tcp::acceptor acc{io};
+};
+
+/// Opens `l`'s acceptor on 127.0.0.1:`port` (0: the kernel picks) as Asio's
+/// endpoint constructor would, plus SO_REUSEPORT with `share_port`. Throws
+/// on failure.
+void listen_on(loop& l, unsigned short port, bool share_port) {
+  asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
+  l.acc.open(ep.protocol());
+  l.acc.set_option(asio::socket_base::reuse_address(true));
+  if (share_port)
+    l.acc.set_option(reuse_port(true));
+  l.acc.bind(ep);
+  l.acc.listen();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   unsigned short port = 0;
   bool raw = false;
+  unsigned threads = 1;
   CLI::App app{"asio-echo-server: the Asio baseline for tao's benchmarks"};
   app.add_option("-p,--port", port, "port on 127.0.0.1 (0: pick one)");
   app.add_flag("--raw", raw, "echo bytes as they come instead of TLV frames");
+  app
+    .add_option("--threads", threads,
+                "io_contexts, one per thread, each with its own SO_REUSEPORT acceptor")
+    ->check(CLI::Range(1u, 1024u))
+    ->capture_default_str();
   if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
     return *exit_code;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
-  asio::io_context io{1};
-  asio::ip::tcp::acceptor acc{io, {asio::ip::make_address("127.0.0.1"), port}};
-  std::printf("listening on 127.0.0.1:%d\n", acc.local_endpoint().port());
+  // The first acceptor picks the port, the others join it; all listen
+  // before the port is printed, so no connection waits for a late one.
+  std::vector<std::unique_ptr<loop>> loops;
+  for (unsigned i = 0; i < threads; ++i) {
+    loops.push_back(std::make_unique<loop>());
+    listen_on(*loops.back(), port, threads > 1);
+    port = loops.back()->acc.local_endpoint().port();
+  }
+  std::printf("listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
-  accept(acc, raw);
-  io.run();
+  std::vector<std::thread> runners;
+  for (auto& l : loops) {
+    accept(l->acc, raw);
+    if (&l != &loops.front())
+      runners.emplace_back([&io = l->io] { io.run(); });
+  }
+  loops.front()->io.run(); // never returns; the process ends on a signal
 }

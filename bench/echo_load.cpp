@@ -1,14 +1,17 @@
-// The tlv and pingpong modes of tao-bench: one thread, level-triggered epoll,
-// write interest only while a write is pending, so the client sleeps when
-// the server is the bottleneck and its CPU share says how close it is to
-// being one itself.
+// The tlv, ws and pingpong modes of tao-bench: level-triggered epoll, write
+// interest only while a write is pending, so the client sleeps when the
+// server is the bottleneck and its CPU share says how close it is to being
+// one itself. With --threads=N the connections are split over N such loops,
+// one per thread, which share nothing until their figures are merged.
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -75,11 +78,13 @@ struct conn {
   uint64_t seq_in = 0;
 };
 
-/// The state of one run, shared by the per-mode handlers.
+/// The state of one run (of one thread), shared by the per-mode handlers.
 class echo_load {
 public:
-  echo_load(const load_args& args, load_result& res)
-    : a_(args), r_(res), ws_(args.mode == "ws"),
+  /// Drives `args.conns` connections, numbered from `first` among all the
+  /// run's connections, into `res`.
+  echo_load(const load_args& args, load_result& res, size_t first = 0)
+    : a_(args), r_(res), first_(first), ws_(args.mode == "ws"),
       frame_(ws_ ? ws_header(args.size + 4) + 4 + args.size : args.size + 8),
       tlv_(args.mode == "tlv" || ws_) {
     // Payload of frame n: pattern_[n % 26 ...], `size` bytes; pingpong blocks
@@ -99,7 +104,7 @@ public:
     conns_.resize(static_cast<size_t>(a_.conns));
     for (size_t i = 0; i < conns_.size(); ++i) {
       auto& c = conns_[i];
-      c.shift = i % 26;
+      c.shift = (first_ + i) % 26;
       c.fd = socket(AF_INET, SOCK_STREAM, 0);
       if (c.fd < 0 || connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
         return fail(std::string{"connect: "} + std::strerror(errno));
@@ -388,8 +393,9 @@ private:
     }
   }
 
-  const load_args& a_;
+  const load_args a_;
   load_result& r_;
+  const size_t first_;
   const bool ws_;
   const size_t frame_;
   const bool tlv_;
@@ -399,9 +405,58 @@ private:
   int ep_ = -1;
 };
 
+/// Adds the counts and latencies of `parts` to `out`; the interval and CPU
+/// times are those of the first part (CPU times are process-wide, and the
+/// threads measure nearly the same interval). The first failure wins.
+void merge_results(const std::vector<load_result>& parts, load_result& out) {
+  out.seconds = parts.front().seconds;
+  out.cpu_seconds = parts.front().cpu_seconds;
+  out.server_cpu_seconds = parts.front().server_cpu_seconds;
+  for (const auto& p : parts) {
+    out.units += p.units;
+    out.bytes += p.bytes;
+    out.latency.merge(p.latency);
+    if (out.failure.empty())
+      out.failure = p.failure;
+  }
+}
+
+/// Splits the connections over `threads` loops. They connect one after the
+/// other on this thread, in the same order as a single loop would, then
+/// all run at once, one thread each.
+void run_threaded(const load_args& args, size_t threads, load_result& out) {
+  std::vector<load_result> parts(threads);
+  std::vector<std::unique_ptr<echo_load>> loads;
+  auto conns = static_cast<size_t>(args.conns);
+  bool connected = true;
+  for (size_t i = 0, first = 0; i < threads && connected; ++i) {
+    load_args share = args;
+    share.conns = static_cast<int>(conns / threads + (i < conns % threads ? 1 : 0));
+    share.quiet = true; // one progress line per thread would interleave
+    loads.push_back(std::make_unique<echo_load>(share, parts[i], first));
+    first += static_cast<size_t>(share.conns);
+    connected = loads.back()->connect_all();
+  }
+  if (connected) {
+    std::vector<std::thread> workers;
+    for (auto& l : loads)
+      workers.emplace_back([&l] { l->run(); });
+    for (auto& w : workers)
+      w.join();
+  }
+  for (auto& l : loads)
+    l->close_all();
+  merge_results(parts, out);
+}
+
 } // namespace
 
 void run_echo_load(const load_args& args, load_result& out) {
+  auto threads = static_cast<size_t>(std::min(args.threads, args.conns));
+  if (threads > 1) {
+    run_threaded(args, threads, out);
+    return;
+  }
   echo_load load{args, out};
   if (load.connect_all())
     load.run();

@@ -28,6 +28,10 @@ struct load_args {
   double warmup = 0;
   /// Threads opening connections in parallel (accept).
   int connectors = 1;
+  /// Threads driving the connections (tlv, ws, pingpong), each with its own
+  /// epoll loop and an equal share of `conns` (at most one thread per
+  /// connection); their figures are merged.
+  int threads = 1;
   /// A server process whose CPU use is measured over the same interval (0: none).
   int server_pid = 0;
   bool json = false;
@@ -42,7 +46,8 @@ struct load_result {
   uint64_t units = 0;
   /// Bytes received (one direction), headers included.
   uint64_t bytes = 0;
-  /// CPU time of this process over the measured interval, in seconds.
+  /// CPU time of this process (all threads) over the measured interval, in
+  /// seconds.
   double cpu_seconds = 0;
   /// CPU time of `server_pid` over the measured interval, in seconds.
   double server_cpu_seconds = 0;
@@ -52,7 +57,9 @@ struct load_result {
   std::string failure;
 };
 
-/// Runs the tlv or pingpong mode: one epoll thread driving all connections.
+/// Runs the tlv, ws or pingpong mode: `threads` epoll threads, each driving
+/// its share of the connections; `out` holds the sum of their counts and
+/// latencies, and the interval and CPU times of the first thread.
 void run_echo_load(const load_args& args, load_result& out);
 
 /// Runs the accept mode: `connectors` threads each connecting, exchanging one

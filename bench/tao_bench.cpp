@@ -11,7 +11,9 @@
 // echoes whatever comes back, no framing; every byte is checked. accept:
 // parallel connectors open N connections, each exchanging one frame. Prints
 // msgs/s, MB/s (received, headers included), round-trip percentiles and the
-// client's own CPU use, so a saturated client shows.
+// client's own CPU use, so a saturated client shows. --threads=N splits the
+// connections of tlv, ws and pingpong over N threads, each with its own epoll
+// loop (the client's CPU share may then exceed 100%).
 
 #include <chrono>
 #include <cstdio>
@@ -58,6 +60,12 @@ void add_flags(CLI::App& app, load_args& a) {
     ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   app.add_option("--connectors", a.connectors, "parallel connecting threads (accept)")
+    ->check(CLI::Range(1, 256))
+    ->capture_default_str();
+  app
+    .add_option("--threads", a.threads,
+                "threads driving the connections, each with its own epoll loop and an equal "
+                "share of them (tlv, ws, pingpong); no progress line with more than one")
     ->check(CLI::Range(1, 256))
     ->capture_default_str();
   app.add_option("--server-pid", a.server_pid, "also report this process's CPU share")
