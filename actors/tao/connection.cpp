@@ -37,7 +37,8 @@ connection_state connection::state() const noexcept {
 }
 
 const std::optional<tls_session>& connection::tls() const noexcept {
-  return rt_->tls;
+  static const std::optional<tls_session> plain;
+  return rt_->tls ? *rt_->tls : plain;
 }
 
 connection_ref connection::ref() const {

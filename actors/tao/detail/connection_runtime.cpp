@@ -40,7 +40,8 @@ connection_runtime::connection_runtime(std::shared_ptr<const connection_options>
                                        caf::actor owner, std::unique_ptr<broker_port> port)
   : name(net::to_string(info.remote)), options_(std::move(options)), info_(info),
     server_(std::move(server)), owner_(std::move(owner)), port_(std::move(port)), conn_(*this),
-    holds_(std::make_shared<std::atomic<uint32_t>>(0)), meter_(options_->metrics) {
+    holds_(std::make_shared<std::atomic<uint32_t>>(0)),
+    meter_(options_->metrics ? std::make_unique<traffic_meter>(options_->metrics) : nullptr) {
   if (options_->behavior)
     user_behavior_ = options_->behavior(conn_);
 }
@@ -122,7 +123,7 @@ size_t connection_runtime::run_frames(const protocol::frame_batch& batch, size_t
   // With metrics, handler times chain one clock read per frame: each
   // frame's end is the next one's start.
   using clock = std::chrono::steady_clock;
-  auto timed = meter_.enabled();
+  auto timed = meter_ != nullptr;
   auto t0 = timed ? clock::now() : clock::time_point{};
   size_t i = first;
   for (; i < batch.size() && runs_handlers(state_) && ordered_pending_ == 0; ++i) {
@@ -142,7 +143,7 @@ size_t connection_runtime::run_frames(const protocol::frame_batch& batch, size_t
     if (timed) {
       auto t1 = clock::now();
       if (handled)
-        meter_.handler_time(std::chrono::duration<double>(t1 - t0).count());
+        meter_->handler_time(std::chrono::duration<double>(t1 - t0).count());
       t0 = t1;
     }
   }
@@ -214,7 +215,8 @@ bool connection_runtime::dispatch(const protocol::frame_view& frame) {
   ++stats.frames_in;
   stats.bytes_in += frame.payload.size();
   if (auto* entry = options_->handlers.find(frame.type)) {
-    meter_.received(frame.type, frame.payload.size());
+    if (meter_)
+      meter_->received(frame.type, frame.payload.size());
     if (entry->invoke) {
       if (!entry->invoke(conn_, frame.payload, invoke_error_))
         fail(std::exchange(invoke_error_, caf::error{}));
@@ -304,7 +306,7 @@ void connection_runtime::handle_idle(idle_kind kind) {
 }
 
 void connection_runtime::handle_tls(const net::tls_session& session) {
-  tls = session;
+  tls = std::make_unique<std::optional<net::tls_session>>(session);
 }
 
 void connection_runtime::handle_input_closed(const caf::error& reason) {
@@ -357,7 +359,8 @@ void connection_runtime::handle_closed(const caf::error& reason) {
   discard_backlog();
   if (reason && !protocol::is(reason, errc::refused) && reason != last_error_)
     handle_error(reason);
-  meter_.finish(stats);
+  if (meter_)
+    meter_->finish(stats);
   if (options_->on_close) {
     try {
       options_->on_close(conn_, reason);
@@ -496,7 +499,8 @@ bool connection_runtime::refuse_closed_write(size_t before, caf::error& err) {
 }
 
 void connection_runtime::flush() {
-  meter_.publish(stats, timers_.size());
+  if (meter_)
+    meter_->publish(stats, timers_.size());
   if (out_.empty())
     return;
   protocol::byte_buffer bytes;

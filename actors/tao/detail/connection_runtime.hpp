@@ -225,8 +225,9 @@ public:
   /// Name for logs.
   std::string name;
 
-  /// The TLS session once established.
-  std::optional<net::tls_session> tls;
+  /// The TLS session once established; null for plain TCP (allocated on
+  /// the handshake so that plain connections do not carry its 128 bytes).
+  std::unique_ptr<std::optional<net::tls_session>> tls;
 
   /// The peer's last heartbeat stamp.
   int64_t peer_heartbeat = 0;
@@ -323,7 +324,9 @@ private:
   bool refuse_closed_write(size_t before, caf::error& err);
   /// Borrows this thread's spare output buffer for `out_`.
   void take_out_buffer();
-  traffic_meter meter_;
+  /// Null unless the server exports metrics: idle connections of a server
+  /// without them do not carry the meter.
+  std::unique_ptr<traffic_meter> meter_;
   /// A handler's decode error, reused so that no error object is made per
   /// frame.
   caf::error invoke_error_;
