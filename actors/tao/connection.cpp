@@ -37,7 +37,8 @@ connection_state connection::state() const noexcept {
 }
 
 const std::optional<tls_session>& connection::tls() const noexcept {
-  return rt_->tls;
+  static const std::optional<tls_session> plain;
+  return rt_->tls ? *rt_->tls : plain;
 }
 
 connection_ref connection::ref() const {
@@ -59,21 +60,22 @@ const tao::server& connection::server() const {
   return rt_->server();
 }
 
-caf::error connection::check_writable() {
-  return rt_->check_writable();
+bool connection::begin_write(caf::error& err) {
+  return rt_->begin_write(err);
 }
 
-caf::error connection::commit(size_t before) {
-  return rt_->commit(before);
+bool connection::end_write(size_t before, caf::error& err) {
+  return rt_->end_write(before, err);
 }
 
 caf::error connection::write_frame(int32_t type, std::string_view payload) {
-  if (auto err = check_writable())
-    return err;
-  auto before = out_->size();
-  if (auto err = codec_->encode(type, payload, *out_))
-    return err;
-  return commit(before);
+  caf::error err;
+  if (begin_write(err)) {
+    auto before = out_->size();
+    if (codec_->encode_into(type, payload, *out_, err))
+      end_write(before, err);
+  }
+  return err;
 }
 
 size_t connection::queued_bytes() const noexcept {

@@ -117,12 +117,15 @@ public:
   /// connection's on_close reports bytes lost.
   template <class T>
   caf::error write(const T& msg) {
-    if (auto err = check_writable())
-      return err;
-    auto before = out_->size();
-    if (auto err = protocol::encode_message(*codec_, msg, *out_))
-      return err;
-    return commit(before);
+    // One error object, returned in place: a successful write makes and
+    // destroys no other.
+    caf::error err;
+    if (begin_write(err)) {
+      auto before = out_->size();
+      if (protocol::encode_message_into(*codec_, msg, *out_, err))
+        end_write(before, err);
+    }
+    return err;
   }
 
   /// Queues one frame with a raw payload; see `write`.
@@ -270,8 +273,8 @@ private:
     }
   };
 
-  caf::error check_writable();
-  caf::error commit(size_t before);
+  bool begin_write(caf::error& err);
+  bool end_write(size_t before, caf::error& err);
   void open_request(bool ordered);
   void finish_request(bool ordered, const std::function<void()>& body);
   void report(const caf::error& err);

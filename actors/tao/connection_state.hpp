@@ -39,6 +39,18 @@ enum class connection_state : uint8_t {
   closed,
 };
 
+/// True in the states where handlers run for received frames (`open`,
+/// `input_closed`).
+constexpr bool runs_handlers(connection_state x) noexcept {
+  return x == connection_state::open || x == connection_state::input_closed;
+}
+
+/// True in the states where writes through the connection are accepted
+/// (`opening` and those that run handlers).
+constexpr bool accepts_writes(connection_state x) noexcept {
+  return x == connection_state::opening || runs_handlers(x);
+}
+
 /// The name of `x`, e.g. "input_closed".
 const char* to_string(connection_state x) noexcept;
 

@@ -15,9 +15,9 @@ caf::error handlers::on_frame(int32_t type,
   }
   return insert({type,
                  name_of(type),
-                 [type, f{std::move(f)}](connection& c, std::string_view bytes) {
+                 [type, f{std::move(f)}](connection& c, std::string_view bytes, caf::error&) {
                    f(c, protocol::frame_view{type, bytes});
-                   return caf::error{};
+                   return true;
                  },
                  {}});
 }

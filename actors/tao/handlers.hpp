@@ -36,9 +36,12 @@ class connection;
 /// copied into the server and only read afterwards.
 class handlers {
 public:
-  /// Runs a handler: decodes the payload and calls the user's callable.
-  /// Returns a decode error (`errc::malformed_payload`) without calling it.
-  using invoker = std::function<caf::error(connection&, std::string_view)>;
+  /// Runs a handler: decodes the payload and calls the user's callable, then
+  /// returns true. On a decode error (`errc::malformed_payload`) it stores
+  /// the error in its last argument and returns false without calling it.
+  /// (No `caf::error` is made or destroyed per frame on success: the
+  /// caller's error object is reused.)
+  using invoker = std::function<bool(connection&, std::string_view, caf::error&)>;
 
   /// Decodes a payload into a `caf::message` holding one typed value (for
   /// `on_message`). Must not throw.
@@ -66,20 +69,23 @@ public:
   caf::error on(F f) {
     static_assert(std::is_invocable_v<F&, connection&, const T&>,
                   "a handler must be callable as f(tao::connection&, const T&)");
-    return insert({protocol::type_number_v<T>,
-                   name_of(protocol::type_number_v<T>),
-                   [f{std::move(f)}](connection& c, std::string_view bytes) mutable {
-                     if constexpr (protocol::decodes_in_place_v<T>) {
-                       return invoke_in_place<T>(f, c, bytes);
-                     } else {
-                       auto x = protocol::decode_payload<T>(bytes);
-                       if (!x)
-                         return std::move(x.error());
-                       f(c, *x);
-                       return caf::error{};
-                     }
-                   },
-                   {}});
+    return insert(
+      {protocol::type_number_v<T>,
+       name_of(protocol::type_number_v<T>),
+       [f{std::move(f)}](connection& c, std::string_view bytes, caf::error& err) mutable {
+         if constexpr (protocol::decodes_in_place_v<T>) {
+           return invoke_in_place<T>(f, c, bytes, err);
+         } else {
+           auto x = protocol::decode_payload<T>(bytes);
+           if (!x) {
+             err = std::move(x.error());
+             return false;
+           }
+           f(c, *x);
+           return true;
+         }
+       },
+       {}});
   }
 
   /// Registers message type `T` without a handler: its frames are decoded and
@@ -144,16 +150,16 @@ private:
   /// a test scheduler, say) decodes into a fresh value instead; a value whose
   /// buffer grew past the codec's limit is dropped after the call.
   template <class T, class F>
-  static caf::error invoke_in_place(F& f, connection& c, std::string_view bytes) {
+  static bool invoke_in_place(F& f, connection& c, std::string_view bytes, caf::error& err) {
     using payload = typename protocol::message_traits<T>::payload;
     thread_local T scratch{};
     thread_local bool busy = false;
     if (busy) {
       T x{};
-      if (auto err = protocol::decode_payload_into(x, bytes))
-        return err;
+      if (!protocol::decode_payload_into(x, bytes, err))
+        return false;
       f(c, static_cast<const T&>(x));
-      return caf::error{};
+      return true;
     }
     struct release {
       ~release() {
@@ -164,10 +170,10 @@ private:
     };
     busy = true;
     release guard;
-    if (auto err = protocol::decode_payload_into(scratch, bytes))
-      return err;
+    if (!protocol::decode_payload_into(scratch, bytes, err))
+      return false;
     f(c, static_cast<const T&>(scratch));
-    return caf::error{};
+    return true;
   }
 
   static std::string name_of(int32_t type) {

@@ -411,7 +411,7 @@ BOOST_AUTO_TEST_CASE(read_size_adapts_to_the_traffic) {
     auto read_size = [&] {
       return fix.mpx.read_config(conn).second;
     };
-    BOOST_CHECK_EQUAL(read_size(), 512u); // idle connections stay small
+    BOOST_CHECK_EQUAL(read_size(), 128u); // idle connections stay small
     std::string big;
     while (big.size() < 64 * 1024)
       big += tlv(1, std::string(1000, 'b'));

@@ -29,6 +29,12 @@ struct ping {
   using tao_payload = empty_payload;
 };
 
+struct blob {
+  static constexpr int32_t tao_type = 4;
+  byte_buffer bytes;
+  using tao_payload = raw_payload<&blob::bytes>;
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(only_overwriting_codecs_decode_in_place) {
@@ -39,25 +45,38 @@ BOOST_AUTO_TEST_CASE(only_overwriting_codecs_decode_in_place) {
 
 BOOST_AUTO_TEST_CASE(decoding_into_a_value_replaces_its_bytes_and_keeps_its_buffer) {
   text_message<1> x;
-  BOOST_REQUIRE(!decode_payload_into(x, std::string(500, 'a')));
+  caf::error err;
+  BOOST_REQUIRE(decode_payload_into(x, std::string(500, 'a'), err));
   auto capacity = x.text.capacity();
   auto* storage = x.text.data();
-  BOOST_REQUIRE(!decode_payload_into(x, "short"));
+  BOOST_REQUIRE(decode_payload_into(x, "short", err));
   BOOST_CHECK_EQUAL(x.text, "short");
   BOOST_CHECK_EQUAL(x.text.capacity(), capacity);
   BOOST_CHECK(x.text.data() == storage);
-  BOOST_REQUIRE(!decode_payload_into(x, ""));
+  BOOST_REQUIRE(decode_payload_into(x, "", err));
   BOOST_CHECK(x.text.empty());
   using codec = text_message<1>::tao_payload;
   BOOST_CHECK(codec::reusable(x));
-  BOOST_REQUIRE(!decode_payload_into(x, std::string(codec::reuse_limit + 1, 'b')));
+  BOOST_REQUIRE(decode_payload_into(x, std::string(codec::reuse_limit + 1, 'b'), err));
   BOOST_CHECK(!codec::reusable(x));
+  BOOST_CHECK(!err);
+}
+
+BOOST_AUTO_TEST_CASE(byte_buffer_members_decode_in_place_too) {
+  blob x;
+  caf::error err;
+  BOOST_REQUIRE(decode_payload_into(x, "first", err));
+  BOOST_REQUIRE(decode_payload_into(x, "2nd", err));
+  BOOST_CHECK_EQUAL(std::string(x.bytes.begin(), x.bytes.end()), "2nd");
+  BOOST_CHECK(!err);
 }
 
 BOOST_AUTO_TEST_CASE(empty_payloads_still_refuse_bytes_in_place) {
   ping p;
-  BOOST_CHECK(!decode_payload_into(p, ""));
-  auto err = decode_payload_into(p, "x");
+  caf::error err;
+  BOOST_CHECK(decode_payload_into(p, "", err));
+  BOOST_CHECK(!err);
+  BOOST_REQUIRE(!decode_payload_into(p, "x", err));
   BOOST_REQUIRE(err);
   BOOST_CHECK(static_cast<errc>(err.code()) == errc::malformed_payload);
 }

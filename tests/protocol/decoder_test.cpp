@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE protocol_decoder
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,14 +32,31 @@ std::string header(int32_t type, uint32_t length) {
   return result;
 }
 
+/// How `feed_cut` hands chunks to the decoder.
+enum class chunk_mode {
+  /// The batch copies what it keeps.
+  copy,
+  /// The batch borrows each chunk (as a broker's read does), owns its
+  /// frames, and then the chunk is overwritten, as the next read would.
+  borrow_then_own,
+};
+
 /// Feeds `bytes` cut at `cuts` (ascending offsets) and returns the frames.
-std::vector<expected_frame> feed_cut(const std::string& bytes, const std::vector<size_t>& cuts) {
+std::vector<expected_frame> feed_cut(const std::string& bytes, const std::vector<size_t>& cuts,
+                                     chunk_mode mode = chunk_mode::copy) {
   auto dec = tlv_codec{}.make_decoder();
   std::vector<expected_frame> result;
   size_t pos = 0;
   auto feed_to = [&](size_t end) {
     frame_batch batch;
-    BOOST_REQUIRE(!dec->feed(bytes.data() + pos, end - pos, batch));
+    std::string chunk = bytes.substr(pos, end - pos);
+    batch.set_borrowing(mode == chunk_mode::borrow_then_own);
+    BOOST_REQUIRE(!dec->feed(chunk.data(), chunk.size(), batch));
+    if (mode == chunk_mode::borrow_then_own) {
+      batch.own();
+      BOOST_CHECK(!batch.borrows());
+    }
+    std::fill(chunk.begin(), chunk.end(), 'X');
     for (size_t i = 0; i < batch.size(); ++i)
       result.push_back({batch[i].type, std::string{batch[i].payload}});
     pos = end;
@@ -179,6 +197,55 @@ BOOST_AUTO_TEST_CASE(buffered_reports_incomplete_frames) {
   BOOST_REQUIRE(!dec->feed(bytes.data() + 10, 3, batch));
   BOOST_CHECK_EQUAL(dec->buffered(), 0u);
   BOOST_CHECK_EQUAL(batch.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(borrowed_frames_survive_their_chunk_once_owned) {
+  std::mt19937 rng{7};
+  auto bytes = sample_bytes();
+  for (int round = 0; round < 200; ++round) {
+    std::vector<size_t> cuts;
+    std::uniform_int_distribution<size_t> at{0, bytes.size()};
+    for (int i = 0; i < 4; ++i)
+      cuts.push_back(at(rng));
+    std::sort(cuts.begin(), cuts.end());
+    check_sample(feed_cut(bytes, cuts, chunk_mode::borrow_then_own));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_borrowing_batch_views_the_readers_bytes_until_owned) {
+  auto dec = tlv_codec{}.make_decoder();
+  auto bytes = frame(1, "aa") + frame(2, "bb") + frame(3, std::string(40, 'c'));
+  frame_batch batch;
+  batch.set_borrowing(true);
+  // The third frame is cut: its payload is assembled (owned) by the decoder.
+  BOOST_REQUIRE(!dec->feed(bytes.data(), 40, batch));
+  BOOST_REQUIRE_EQUAL(batch.size(), 2u);
+  BOOST_CHECK(batch.borrows());
+  BOOST_CHECK(batch[0].payload.data() == bytes.data() + 8);
+  BOOST_CHECK(batch[1].payload.data() == bytes.data() + 18);
+  BOOST_REQUIRE(!dec->feed(bytes.data() + 40, bytes.size() - 40, batch));
+  BOOST_REQUIRE_EQUAL(batch.size(), 3u);
+  BOOST_CHECK_EQUAL(batch.payload_bytes(), 44u);
+  // Appending to another batch keeps views and owned payloads apart.
+  frame_batch front;
+  front.append_copy(9, "zz", 2);
+  front.append(std::move(batch));
+  BOOST_CHECK(front.borrows());
+  front.own();
+  BOOST_CHECK(!front.borrows());
+  std::fill(bytes.begin(), bytes.end(), 'X');
+  BOOST_REQUIRE_EQUAL(front.size(), 4u);
+  BOOST_CHECK_EQUAL(front[0].payload, "zz");
+  BOOST_CHECK_EQUAL(front[1].payload, "aa");
+  BOOST_CHECK_EQUAL(front[2].payload, "bb");
+  BOOST_CHECK_EQUAL(front[3].payload, std::string(40, 'c'));
+  BOOST_CHECK_EQUAL(front[2].type, 2);
+  // `clear` ends borrowing: the next frames are copied.
+  front.clear();
+  std::string again = frame(4, "dd");
+  BOOST_REQUIRE(!dec->feed(again.data(), again.size(), front));
+  BOOST_CHECK(!front.borrows());
+  BOOST_CHECK(front[0].payload.data() != again.data() + 8);
 }
 
 BOOST_AUTO_TEST_CASE(spanning_payloads_are_adopted_whole_ones_share_storage) {

@@ -31,14 +31,6 @@ spdlog::logger& connection_log() {
   return log;
 }
 
-bool runs_handlers(connection_state x) noexcept {
-  return x == connection_state::open || x == connection_state::input_closed;
-}
-
-bool accepts_writes(connection_state x) noexcept {
-  return x == connection_state::opening || runs_handlers(x);
-}
-
 } // namespace
 
 broker_port::~broker_port() = default;
@@ -48,7 +40,8 @@ connection_runtime::connection_runtime(std::shared_ptr<const connection_options>
                                        caf::actor owner, std::unique_ptr<broker_port> port)
   : name(net::to_string(info.remote)), options_(std::move(options)), info_(info),
     server_(std::move(server)), owner_(std::move(owner)), port_(std::move(port)), conn_(*this),
-    holds_(std::make_shared<std::atomic<uint32_t>>(0)), meter_(options_->metrics) {
+    holds_(std::make_shared<std::atomic<uint32_t>>(0)),
+    meter_(options_->metrics ? std::make_unique<traffic_meter>(options_->metrics) : nullptr) {
   if (options_->behavior)
     user_behavior_ = options_->behavior(conn_);
 }
@@ -107,6 +100,7 @@ void connection_runtime::handle_frames(protocol::frame_batch&& batch) {
   if (!backlog_.empty() || ordered_pending_ > 0) {
     // An answer must come first: keep the frames, in order.
     port_->deferred(batch.payload_bytes());
+    batch.own();
     backlog_.push_back(held_batch{std::move(batch), 0});
     return;
   }
@@ -117,6 +111,7 @@ void connection_runtime::handle_frames(protocol::frame_batch&& batch) {
     auto held = payload_of(batch, stop, batch.size());
     port_->dispatched(batch.payload_bytes() - held, false);
     port_->deferred(held);
+    batch.own();
     backlog_.push_back(held_batch{std::move(batch), stop});
   } else {
     port_->dispatched(batch.payload_bytes(), false);
@@ -128,7 +123,7 @@ size_t connection_runtime::run_frames(const protocol::frame_batch& batch, size_t
   // With metrics, handler times chain one clock read per frame: each
   // frame's end is the next one's start.
   using clock = std::chrono::steady_clock;
-  auto timed = meter_.enabled();
+  auto timed = meter_ != nullptr;
   auto t0 = timed ? clock::now() : clock::time_point{};
   size_t i = first;
   for (; i < batch.size() && runs_handlers(state_) && ordered_pending_ == 0; ++i) {
@@ -148,7 +143,7 @@ size_t connection_runtime::run_frames(const protocol::frame_batch& batch, size_t
     if (timed) {
       auto t1 = clock::now();
       if (handled)
-        meter_.handler_time(std::chrono::duration<double>(t1 - t0).count());
+        meter_->handler_time(std::chrono::duration<double>(t1 - t0).count());
       t0 = t1;
     }
   }
@@ -220,10 +215,11 @@ bool connection_runtime::dispatch(const protocol::frame_view& frame) {
   ++stats.frames_in;
   stats.bytes_in += frame.payload.size();
   if (auto* entry = options_->handlers.find(frame.type)) {
-    meter_.received(frame.type, frame.payload.size());
+    if (meter_)
+      meter_->received(frame.type, frame.payload.size());
     if (entry->invoke) {
-      if (auto err = entry->invoke(conn_, frame.payload))
-        fail(err);
+      if (!entry->invoke(conn_, frame.payload, invoke_error_))
+        fail(std::exchange(invoke_error_, caf::error{}));
       return true;
     }
     auto msg = entry->decode(frame.payload);
@@ -310,7 +306,7 @@ void connection_runtime::handle_idle(idle_kind kind) {
 }
 
 void connection_runtime::handle_tls(const net::tls_session& session) {
-  tls = session;
+  tls = std::make_unique<std::optional<net::tls_session>>(session);
 }
 
 void connection_runtime::handle_input_closed(const caf::error& reason) {
@@ -363,7 +359,8 @@ void connection_runtime::handle_closed(const caf::error& reason) {
   discard_backlog();
   if (reason && !protocol::is(reason, errc::refused) && reason != last_error_)
     handle_error(reason);
-  meter_.finish(stats);
+  if (meter_)
+    meter_->finish(stats);
   if (options_->on_close) {
     try {
       options_->on_close(conn_, reason);
@@ -461,44 +458,49 @@ void connection_runtime::drain() {
 
 // -- writing ------------------------------------------------------------------
 
-caf::error connection_runtime::check_writable() {
+bool connection_runtime::refuse_write(caf::error& err) {
   auto& budget = *info_.budget;
   bool answering = in_continuation_ && state_ == connection_state::closing;
-  if (!(accepts_writes(state_) || answering) || budget.closed())
-    return protocol::make_error(errc::closed,
-                                "connection " + std::to_string(info_.id) + " is closing");
+  if (!(accepts_writes(state_) || answering) || budget.closed()) {
+    err =
+      protocol::make_error(errc::closed, "connection " + std::to_string(info_.id) + " is closing");
+    return false;
+  }
   if (budget.writable()) {
-    // The bytes of one handler's writes go out together at its end and the
-    // buffer usually comes back to this thread then (see send_raw).
+    // The queue drained since the inline check: the write may go on.
     if (out_.capacity() == 0)
-      out_ = protocol::take_spare_buffer();
-    return {};
+      take_out_buffer();
+    return true;
   }
   auto what =
     std::to_string(budget.queued()) + " bytes queued on connection " + std::to_string(info_.id);
-  if (options_->overflow == overflow_policy::disconnect)
+  if (options_->overflow == overflow_policy::disconnect) {
     // The broker resets the connection as soon as it sees the queue above
     // the mark; writes racing with that would only grow the doomed queue.
-    return protocol::make_error(errc::slow_consumer, std::move(what));
+    err = protocol::make_error(errc::slow_consumer, std::move(what));
+    return false;
+  }
   ++stats.would_block;
-  return protocol::make_error(errc::would_block, std::move(what));
+  err = protocol::make_error(errc::would_block, std::move(what));
+  return false;
 }
 
-caf::error connection_runtime::commit(size_t before) {
-  auto n = out_.size() - before;
-  if (info_.budget->force_reserve(n) == net::reserve_status::closed) {
-    out_.resize(before);
-    return protocol::make_error(errc::closed,
-                                "connection " + std::to_string(info_.id) + " is closing");
-  }
-  out_reserved_ += n;
-  ++stats.frames_out;
-  stats.bytes_out += n;
-  return {};
+void connection_runtime::take_out_buffer() {
+  // The bytes of one handler's writes go out together at its end and the
+  // buffer usually comes back to this thread then (see send_raw).
+  out_ = protocol::take_spare_buffer();
+}
+
+bool connection_runtime::refuse_closed_write(size_t before, caf::error& err) {
+  out_.resize(before);
+  err =
+    protocol::make_error(errc::closed, "connection " + std::to_string(info_.id) + " is closing");
+  return false;
 }
 
 void connection_runtime::flush() {
-  meter_.publish(stats, timers_.size());
+  if (meter_)
+    meter_->publish(stats, timers_.size());
   if (out_.empty())
     return;
   protocol::byte_buffer bytes;

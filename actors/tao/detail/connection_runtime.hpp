@@ -89,7 +89,8 @@ public:
 
   /// Runs the handler of every frame of `batch` (open and input_closed
   /// only), then flushes. While an ordered request from a handler is
-  /// unanswered, frames wait (in order) until its answer was handled.
+  /// unanswered, frames wait (in order) until its answer was handled; a
+  /// batch borrowing the read buffer is then made to own its bytes.
   void handle_frames(protocol::frame_batch&& batch);
 
   /// Fires timer `id` if it still exists and handlers still run.
@@ -173,11 +174,32 @@ public:
     return out_;
   }
 
-  /// Fails with the reason a write cannot start now, if any.
-  caf::error check_writable();
+  /// True if a write may start now; otherwise stores the reason in `err`
+  /// and returns false (`err` is untouched on success). Inline: it runs for
+  /// every frame a handler writes; refusals take the out-of-line path.
+  bool begin_write(caf::error& err) {
+    bool answering = in_continuation_ && state_ == connection_state::closing;
+    // A closed budget is never writable, so one load covers both.
+    if ((accepts_writes(state_) || answering) && info_.budget->writable()) {
+      if (out_.capacity() == 0)
+        take_out_buffer();
+      return true;
+    }
+    return refuse_write(err);
+  }
 
-  /// Reserves the bytes appended to `out()` since `before`.
-  caf::error commit(size_t before);
+  /// Reserves the bytes appended to `out()` since `before`. Returns false
+  /// with the reason in `err` (and the bytes dropped) if the connection
+  /// closed meanwhile.
+  bool end_write(size_t before, caf::error& err) {
+    auto n = out_.size() - before;
+    if (info_.budget->force_reserve(n) == net::reserve_status::closed)
+      return refuse_closed_write(before, err);
+    out_reserved_ += n;
+    ++stats.frames_out;
+    stats.bytes_out += n;
+    return true;
+  }
 
   /// See `connection::defer`.
   pending_reply defer();
@@ -203,8 +225,9 @@ public:
   /// Name for logs.
   std::string name;
 
-  /// The TLS session once established.
-  std::optional<net::tls_session> tls;
+  /// The TLS session once established; null for plain TCP (allocated on
+  /// the handshake so that plain connections do not carry its 128 bytes).
+  std::unique_ptr<std::optional<net::tls_session>> tls;
 
   /// The peer's last heartbeat stamp.
   int64_t peer_heartbeat = 0;
@@ -295,7 +318,18 @@ private:
   bool in_continuation_ = false;
   /// The user's own messages (`connection_options::behavior`).
   caf::message_handler user_behavior_;
-  traffic_meter meter_;
+  /// The slow paths of `begin_write` and `end_write`: store why a write is
+  /// refused in `err` and return false.
+  bool refuse_write(caf::error& err);
+  bool refuse_closed_write(size_t before, caf::error& err);
+  /// Borrows this thread's spare output buffer for `out_`.
+  void take_out_buffer();
+  /// Null unless the server exports metrics: idle connections of a server
+  /// without them do not carry the meter.
+  std::unique_ptr<traffic_meter> meter_;
+  /// A handler's decode error, reused so that no error object is made per
+  /// frame.
+  caf::error invoke_error_;
 };
 
 } // namespace tao::detail

@@ -79,7 +79,9 @@ public:
 
   /// Frames read, in order. Returns true if the sink holds them for later
   /// processing (bytes count against the inbound window), false if it
-  /// handled them in place.
+  /// handled them in place. The batch may borrow the broker's read buffer
+  /// (`frame_batch::borrows`), valid only during this call: a sink that
+  /// keeps frames beyond it calls `frame_batch::own` first.
   virtual bool on_frames(protocol::frame_batch&& batch) = 0;
 
   /// A non-fatal error, or the error a fatal one's close will carry.

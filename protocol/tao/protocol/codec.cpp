@@ -18,6 +18,15 @@ caf::error codec::encode(int32_t type, std::string_view payload, byte_buffer& ou
   return end_frame(type, out, start);
 }
 
+bool codec::encode_into(int32_t type, std::string_view payload, byte_buffer& out,
+                        caf::error& err) const {
+  if (auto e = encode(type, payload, out)) {
+    err = std::move(e);
+    return false;
+  }
+  return true;
+}
+
 // -- header_codec -------------------------------------------------------------
 
 namespace {
@@ -112,17 +121,28 @@ frame_header tlv_codec::read_header(const char* in) const noexcept {
 }
 
 caf::error tlv_codec::encode(int32_t type, std::string_view payload, byte_buffer& out) const {
-  if (payload.size() > max_payload_)
-    return oversized(payload.size(), max_payload_);
+  caf::error err;
+  encode_into(type, payload, out, err);
+  return err;
+}
+
+bool tlv_codec::encode_into(int32_t type, std::string_view payload, byte_buffer& out,
+                            caf::error& err) const {
+  if (payload.size() > max_payload_) {
+    err = oversized(payload.size(), max_payload_);
+    return false;
+  }
   auto need = tlv_header_size + payload.size();
   if (out.capacity() - out.size() < need)
     out.reserve(std::max(out.size() + need, 2 * out.capacity()));
   char header[tlv_header_size];
   store_le32(header, static_cast<uint32_t>(type));
   store_le32(header + 4, static_cast<uint32_t>(payload.size()));
+  // Two inserts, measured cheaper than resize + copies (resize zero-fills
+  // through an out-of-line call and a memset).
   out.insert(out.end(), header, header + tlv_header_size);
   out.insert(out.end(), payload.begin(), payload.end());
-  return {};
+  return true;
 }
 
 // -- length_prefixed_codec ----------------------------------------------------

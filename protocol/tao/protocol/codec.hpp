@@ -53,6 +53,13 @@ public:
   /// payload and runs `end_frame`; a codec may override it with an
   /// equivalent that writes the header first (the payload size is known).
   virtual caf::error encode(int32_t type, std::string_view payload, byte_buffer& out) const;
+
+  /// `encode` for the hot path: returns true on success and leaves `err`
+  /// untouched; on error stores it in `err`, returns false and leaves `out`
+  /// as it was. No `caf::error` is made or destroyed per frame on success.
+  /// The default calls `encode`.
+  virtual bool encode_into(int32_t type, std::string_view payload, byte_buffer& out,
+                           caf::error& err) const;
 };
 
 /// Shared, immutable codec handle as stored in server and client options.
@@ -102,6 +109,10 @@ public:
   /// Writes header and payload in one pass: no virtual calls, no zero-filled
   /// header to patch (the hot path of every raw-payload write).
   caf::error encode(int32_t type, std::string_view payload, byte_buffer& out) const override;
+
+  /// The same pass as `encode`, reporting an error through `err`.
+  bool encode_into(int32_t type, std::string_view payload, byte_buffer& out,
+                   caf::error& err) const override;
 
 private:
   uint32_t max_payload_;

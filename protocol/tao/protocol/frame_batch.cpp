@@ -9,6 +9,8 @@ void frame_batch::clear() noexcept {
   buffers_[0].clear();
   entries_.clear();
   payload_bytes_ = 0;
+  borrowed_ = 0;
+  borrowing_ = false;
 }
 
 size_t frame_batch::retained_bytes() const noexcept {
@@ -17,12 +19,21 @@ size_t frame_batch::retained_bytes() const noexcept {
 }
 
 void frame_batch::reserve_shared(size_t n) {
+  if (borrowing_)
+    return;
   auto& shared = buffers_[0];
   if (shared.capacity() - shared.size() < n)
     shared.reserve(shared.size() + n);
 }
 
 void frame_batch::append_copy(int32_t type, const char* data, size_t size) {
+  if (borrowing_) {
+    entries_.push_back(
+      {type, borrowed_buffer, static_cast<size_t>(reinterpret_cast<uintptr_t>(data)), size});
+    payload_bytes_ += size;
+    ++borrowed_;
+    return;
+  }
   auto& shared = buffers_[0];
   auto offset = shared.size();
   shared.insert(shared.end(), data, data + size);
@@ -51,11 +62,35 @@ void frame_batch::append(frame_batch&& other) {
   for (auto& buf : other.buffers_)
     buffers_.push_back(std::move(buf));
   for (auto e : other.entries_) {
-    e.buffer += base;
+    if (e.buffer != borrowed_buffer)
+      e.buffer += base;
     entries_.push_back(e);
   }
   payload_bytes_ += other.payload_bytes_;
+  borrowed_ += other.borrowed_;
   other.clear();
+}
+
+void frame_batch::own() {
+  borrowing_ = false;
+  if (borrowed_ == 0)
+    return;
+  size_t bytes = 0;
+  for (const auto& e : entries_)
+    if (e.buffer == borrowed_buffer)
+      bytes += e.size;
+  auto& shared = buffers_[0];
+  shared.reserve(shared.size() + bytes);
+  for (auto& e : entries_) {
+    if (e.buffer != borrowed_buffer)
+      continue;
+    const auto* data = reinterpret_cast<const char*>(e.offset);
+    auto offset = shared.size();
+    shared.insert(shared.end(), data, data + e.size);
+    e.buffer = 0;
+    e.offset = offset;
+  }
+  borrowed_ = 0;
 }
 
 } // namespace tao::protocol

@@ -19,6 +19,13 @@ namespace tao::protocol {
 /// assembled once in a buffer of its own, which the batch then adopts by move.
 /// Either way each payload byte is copied exactly once on the way in.
 ///
+/// Borrowing: a reader that hands the batch to a consumer running in the
+/// same call (inline dispatch) may `set_borrowing(true)`; `append_copy` then
+/// records a view of the caller's bytes instead of copying them, so frames
+/// go from the read buffer to their handler without a copy. Such a batch is
+/// valid only while the read buffer is; whoever keeps it beyond the call
+/// must call `own()` first (`borrows()` says whether it has to).
+///
 /// Not thread-safe; a batch is a value that is moved between actors.
 class frame_batch {
 public:
@@ -36,6 +43,8 @@ public:
   /// is neither modified nor destroyed.
   frame_view operator[](size_t i) const noexcept {
     const auto& e = entries_[i];
+    if (e.buffer == borrowed_buffer)
+      return {e.type, {reinterpret_cast<const char*>(e.offset), e.size}};
     return {e.type, {buffers_[e.buffer].data() + e.offset, e.size}};
   }
 
@@ -64,8 +73,26 @@ public:
   /// Appends a frame whose payload buffer is adopted without copying.
   void append_owned(int32_t type, byte_buffer&& payload);
 
-  /// Appends every frame of `other`, which is left empty.
+  /// Appends every frame of `other`, which is left empty. Frames `other`
+  /// borrows stay borrowed.
   void append(frame_batch&& other);
+
+  /// Makes `append_copy` record views of the caller's bytes (true) or copy
+  /// them (false, the default; `clear` resets it).
+  void set_borrowing(bool on) noexcept {
+    borrowing_ = on;
+  }
+
+  /// True if some frames are views of bytes the batch does not own.
+  bool borrows() const noexcept {
+    return borrowed_ > 0;
+  }
+
+  /// Copies the payloads of borrowed frames into the batch's own storage
+  /// (once, in one reservation) and stops borrowing: afterwards the batch
+  /// may be kept, moved to another actor or modified. No-op for a batch
+  /// that owns everything.
+  void own();
 
 private:
   struct entry {
@@ -77,8 +104,13 @@ private:
 
   // buffers_[0] is the shared storage; further buffers are adopted payloads.
   std::vector<byte_buffer> buffers_{1};
+  /// `entry::buffer` of a borrowed frame, whose `offset` is its address.
+  static constexpr uint32_t borrowed_buffer = ~uint32_t{0};
   std::vector<entry> entries_;
   size_t payload_bytes_ = 0;
+  /// Number of borrowed frames.
+  size_t borrowed_ = 0;
+  bool borrowing_ = false;
 };
 
 } // namespace tao::protocol

@@ -72,19 +72,42 @@ struct decodes_in_place<T, std::void_t<decltype(message_traits<T>::payload::deco
 template <class T>
 inline constexpr bool decodes_in_place_v = decodes_in_place<T>::value;
 
-/// Decodes a payload into the existing `x` (only for `decodes_in_place_v<T>`),
-/// reusing its buffers: no allocation once they are large enough. Errors as
-/// for `decode_payload`; on error `x` holds an unspecified but valid value.
+/// True if `T`'s payload codec has `assign(T&, std::string_view)`: a decode
+/// that cannot fail (`raw_payload`), so no error is made per frame.
+template <class T, class = void>
+struct has_payload_assign : std::false_type {};
+
+/// Specialization for codecs with `assign`.
 template <class T>
-caf::error decode_payload_into(T& x, std::string_view bytes) {
+struct has_payload_assign<T, std::void_t<decltype(message_traits<T>::payload::assign(
+                               std::declval<T&>(), std::string_view{}))>> : std::true_type {};
+
+/// Decodes a payload into the existing `x` (only for `decodes_in_place_v<T>`),
+/// reusing its buffers: no allocation once they are large enough. Returns
+/// true on success; on failure stores the error (as for `decode_payload`) in
+/// `err` and returns false, leaving `x` unspecified but valid. `err` is not
+/// touched on success, so the hot path makes no `caf::error` per frame.
+template <class T>
+bool decode_payload_into(T& x, std::string_view bytes, caf::error& err) {
   static_assert(decodes_in_place_v<T>, "T's payload codec does not decode in place");
+  using payload = typename message_traits<T>::payload;
   try {
-    return message_traits<T>::payload::decode(x, bytes);
+    if constexpr (has_payload_assign<T>::value) {
+      payload::assign(x, bytes);
+      return true;
+    } else {
+      if (auto e = payload::decode(x, bytes)) {
+        err = std::move(e);
+        return false;
+      }
+      return true;
+    }
   } catch (const std::exception& ex) {
-    return make_error(errc::malformed_payload, std::string{"decoder threw: "} + ex.what());
+    err = make_error(errc::malformed_payload, std::string{"decoder threw: "} + ex.what());
   } catch (...) {
-    return make_error(errc::malformed_payload, "decoder threw an unknown exception");
+    err = make_error(errc::malformed_payload, "decoder threw an unknown exception");
   }
+  return false;
 }
 
 /// True if `T`'s payload codec exposes the payload as one byte range
@@ -113,6 +136,22 @@ caf::error encode_message(const codec& c, const T& x, byte_buffer& out) {
       return err;
     }
     return c.end_frame(type_number_v<T>, out, start);
+  }
+}
+
+/// `encode_message` for the hot path: returns true on success and leaves
+/// `err` untouched; on error stores it in `err`, returns false and leaves
+/// `out` as it was.
+template <class T>
+bool encode_message_into(const codec& c, const T& x, byte_buffer& out, caf::error& err) {
+  if constexpr (has_payload_bytes<T>::value) {
+    return c.encode_into(type_number_v<T>, message_traits<T>::payload::bytes_of(x), out, err);
+  } else {
+    if (auto e = encode_message(c, x, out)) {
+      err = std::move(e);
+      return false;
+    }
+    return true;
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <caf/error.hpp>
 
@@ -29,8 +31,23 @@ struct raw_payload {
   /// Assigns `bytes` to the member.
   template <class T>
   static caf::error decode(T& x, std::string_view bytes) {
-    (x.*Member).assign(bytes.begin(), bytes.end());
+    assign(x, bytes);
     return {};
+  }
+
+  /// Assigns `bytes` to the member; cannot fail (but for `std::bad_alloc`).
+  /// A `std::string` member is cleared and appended to, libstdc++'s short
+  /// path when its buffer is large enough (`assign` takes the general
+  /// `replace` path).
+  template <class T>
+  static void assign(T& x, std::string_view bytes) {
+    auto& member = x.*Member;
+    if constexpr (std::is_same_v<std::decay_t<decltype(member)>, std::string>) {
+      member.clear();
+      member.append(bytes.data(), bytes.size());
+    } else {
+      member.assign(bytes.begin(), bytes.end());
+    }
   }
 
   /// The payload bytes of `x` as they go on the wire (the member itself),
