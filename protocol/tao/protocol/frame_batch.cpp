@@ -26,14 +26,7 @@ void frame_batch::reserve_shared(size_t n) {
     shared.reserve(shared.size() + n);
 }
 
-void frame_batch::append_copy(int32_t type, const char* data, size_t size) {
-  if (borrowing_) {
-    entries_.push_back(
-      {type, borrowed_buffer, static_cast<size_t>(reinterpret_cast<uintptr_t>(data)), size});
-    payload_bytes_ += size;
-    ++borrowed_;
-    return;
-  }
+void frame_batch::copy_in(int32_t type, const char* data, size_t size) {
   auto& shared = buffers_[0];
   auto offset = shared.size();
   shared.insert(shared.end(), data, data + size);

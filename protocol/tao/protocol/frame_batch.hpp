@@ -68,7 +68,18 @@ public:
 
   /// Appends a frame whose payload is copied from `data`. The bytes go into
   /// the shared storage; call `reserve_shared` first to avoid reallocation.
-  void append_copy(int32_t type, const char* data, size_t size);
+  /// While borrowing, records a view of `data` instead (inline: it runs for
+  /// every frame of a plain TCP read).
+  void append_copy(int32_t type, const char* data, size_t size) {
+    if (!borrowing_) {
+      copy_in(type, data, size);
+      return;
+    }
+    entries_.push_back(
+      {type, borrowed_buffer, static_cast<size_t>(reinterpret_cast<uintptr_t>(data)), size});
+    payload_bytes_ += size;
+    ++borrowed_;
+  }
 
   /// Appends a frame whose payload buffer is adopted without copying.
   void append_owned(int32_t type, byte_buffer&& payload);
@@ -95,6 +106,9 @@ public:
   void own();
 
 private:
+  /// `append_copy` without borrowing.
+  void copy_in(int32_t type, const char* data, size_t size);
+
   struct entry {
     int32_t type;
     uint32_t buffer;
