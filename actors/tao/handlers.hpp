@@ -93,6 +93,9 @@ public:
   /// path). Fails with `errc::duplicate_registration` if the type is taken.
   template <class T>
   caf::error add() {
+    static_assert(!protocol::views_frame_v<T>,
+                  "a type whose payload views the frame (raw_view_payload) needs a handler "
+                  "(on<T>): its values must not outlive the frame in a caf::message");
     return insert({protocol::type_number_v<T>,
                    name_of(protocol::type_number_v<T>),
                    {},

@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE protocol_buffer_reuse
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -27,6 +28,12 @@ typename Inspector::result_type inspect(Inspector& f, point& p) {
 struct ping {
   static constexpr int32_t tao_type = 3;
   using tao_payload = empty_payload;
+};
+
+struct view {
+  static constexpr int32_t tao_type = 5;
+  std::string_view bytes;
+  using tao_payload = raw_view_payload<&view::bytes>;
 };
 
 struct blob {
@@ -68,6 +75,28 @@ BOOST_AUTO_TEST_CASE(byte_buffer_members_decode_in_place_too) {
   BOOST_REQUIRE(decode_payload_into(x, "first", err));
   BOOST_REQUIRE(decode_payload_into(x, "2nd", err));
   BOOST_CHECK_EQUAL(std::string(x.bytes.begin(), x.bytes.end()), "2nd");
+  BOOST_CHECK(!err);
+}
+
+BOOST_AUTO_TEST_CASE(view_payloads_point_at_the_frame_and_encode_like_raw_ones) {
+  BOOST_CHECK(views_frame_v<view>);
+  BOOST_CHECK(!views_frame_v<text_message<1>>);
+  BOOST_CHECK(decodes_in_place_v<view>);
+  std::string frame_bytes = "payload";
+  view v;
+  caf::error err;
+  BOOST_REQUIRE(decode_payload_into(v, frame_bytes, err));
+  BOOST_CHECK(v.bytes.data() == frame_bytes.data());
+  BOOST_CHECK_EQUAL(v.bytes.size(), frame_bytes.size());
+  tlv_codec codec;
+  byte_buffer as_view;
+  byte_buffer as_text;
+  BOOST_REQUIRE(encode_message_into(codec, v, as_view, err));
+  BOOST_REQUIRE(!encode_message(codec, text_message<5>{"payload"}, as_text));
+  BOOST_CHECK(as_view == as_text);
+  byte_buffer plain;
+  BOOST_REQUIRE(!encode_payload(v, plain));
+  BOOST_CHECK_EQUAL(std::string(plain.begin(), plain.end()), "payload");
   BOOST_CHECK(!err);
 }
 

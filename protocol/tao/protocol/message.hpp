@@ -72,6 +72,21 @@ struct decodes_in_place<T, std::void_t<decltype(message_traits<T>::payload::deco
 template <class T>
 inline constexpr bool decodes_in_place_v = decodes_in_place<T>::value;
 
+/// True if `T`'s payload codec declares `views_frame`: decoded values point
+/// into the frame's bytes and must not outlive the handler call
+/// (`raw_view_payload`).
+template <class T, class = void>
+struct views_frame : std::false_type {};
+
+/// Specialization for codecs that declare the flag.
+template <class T>
+struct views_frame<T, std::void_t<decltype(message_traits<T>::payload::views_frame)>>
+  : std::bool_constant<message_traits<T>::payload::views_frame> {};
+
+/// Shorthand for `views_frame<T>::value`.
+template <class T>
+inline constexpr bool views_frame_v = views_frame<T>::value;
+
 /// True if `T`'s payload codec has `assign(T&, std::string_view)`: a decode
 /// that cannot fail (`raw_payload`), so no error is made per frame.
 template <class T, class = void>

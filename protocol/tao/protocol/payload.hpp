@@ -74,6 +74,59 @@ struct raw_payload {
   static constexpr size_t reuse_limit = 64 * 1024;
 };
 
+/// Payload codec mapping the raw payload bytes onto one `std::string_view`
+/// member, without a copy: the receive side of a zero-copy echo or proxy.
+/// Use it as `using tao_payload = tao::protocol::raw_view_payload<&T::bytes>;`.
+///
+/// Lifetime: a received value points into the connection's read buffer (or
+/// its held frames) and is valid only during the handler call, like the
+/// `frame_view` of `handlers::on_frame`; copy what you keep, and do not
+/// capture it in a request's continuation. For sending, the view must stay
+/// valid until `write` returns (`write` copies the bytes). Such types cannot
+/// be registered with `handlers::add` (their values would outlive the
+/// frame in a `caf::message`). Decoding never fails.
+template <auto Member>
+struct raw_view_payload {
+  /// Appends the viewed bytes to `out`.
+  template <class T>
+  static caf::error encode(const T& x, byte_buffer& out) {
+    std::string_view bytes = x.*Member;
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return {};
+  }
+
+  /// Points the member at `bytes`.
+  template <class T>
+  static caf::error decode(T& x, std::string_view bytes) {
+    assign(x, bytes);
+    return {};
+  }
+
+  /// Points the member at `bytes`; no copy, cannot fail.
+  template <class T>
+  static void assign(T& x, std::string_view bytes) noexcept {
+    x.*Member = bytes;
+  }
+
+  /// The viewed bytes, for header-first encoding.
+  template <class T>
+  static std::string_view bytes_of(const T& x) noexcept {
+    return x.*Member;
+  }
+
+  /// Decoding only re-points the view: one value serves every frame.
+  static constexpr bool decodes_in_place = true;
+
+  /// Always true: a view holds no buffer.
+  template <class T>
+  static bool reusable(const T&) noexcept {
+    return true;
+  }
+
+  /// Decoded values refer to the frame's bytes (see the lifetime note).
+  static constexpr bool views_frame = true;
+};
+
 /// Payload codec for structs with a CAF `inspect` overload, serialized with
 /// CAF's binary serializer (integers in network byte order). Decoding fails
 /// with `errc::malformed_payload` on truncated input, on trailing bytes and on
