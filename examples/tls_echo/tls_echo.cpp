@@ -21,6 +21,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/print_line.hpp"
 #include "common/waiter.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -66,12 +67,12 @@ caf::expected<tao::server> start_server(caf::actor_system& sys, const config& cf
   opts.tls.private_key_file = cfg.key;
   opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
   opts.on_connect = [](tao::connection& c) {
-    std::cout << "server: " << c.name() << " connected" << std::endl;
+    tao::examples::print_line("server: ", c.name(), " connected");
     return true;
   };
   opts.on_close = [](tao::connection& c, const caf::error& reason) {
-    std::cout << "server: " << c.name() << " closed ("
-              << (reason ? tao::protocol::render(reason) : "clean") << ")" << std::endl;
+    tao::examples::print_line("server: ", c.name(), " closed (",
+                              reason ? tao::protocol::render(reason) : "clean", ")");
   };
   return tao::server::start(sys, std::move(opts));
 }
@@ -86,7 +87,7 @@ bool run_client(caf::actor_system& sys, const config& cfg, const std::string& ho
   opts.tls.enabled = true;
   opts.tls.ca_file = cfg.ca; // empty: the system's trust store
   opts.handlers.on<echo_message>([&](tao::connection&, const echo_message& m) {
-    std::cout << "client: echo " << m.text << std::endl;
+    tao::examples::print_line("client: echo ", m.text);
     p.update([](progress& x) { ++x.echoes; });
   });
   opts.on_error = [&](tao::connection&, const caf::error& err) {
@@ -115,7 +116,7 @@ bool run_client(caf::actor_system& sys, const config& cfg, const std::string& ho
   auto result = p.get();
   if (!result.error.empty())
     std::cerr << "error: " << result.error << '\n';
-  std::cout << result.echoes << " of " << cfg.count << " echoes received" << std::endl;
+  tao::examples::print_line(result.echoes, " of ", cfg.count, " echoes received");
   return result.echoes == cfg.count;
 }
 
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
     return 1;
   }
-  std::cout << "listening on " << cfg.host << ":" << srv->port() << " (TLS)" << std::endl;
+  tao::examples::print_line("listening on ", cfg.host, ":", srv->port(), " (TLS)");
   if (cfg.mode == "server") {
     tao::run_until_signal(sys, *srv);
     return 0;
