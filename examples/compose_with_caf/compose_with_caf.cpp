@@ -27,6 +27,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/print_line.hpp"
 #include "common/waiter.hpp"
 #include "room_registry.hpp"
 
@@ -74,11 +75,11 @@ tao::client start_client(caf::actor_system& sys, uint16_t port, const std::strin
   opts.port = port;
   opts.handlers.on<compose::chat_line>(
     [&inbox, name](tao::connection&, const compose::chat_line& m) {
-      std::cout << name << " got: " << m.text << std::endl;
+      tao::examples::print_line(name, " got: ", m.text);
       inbox.update([&](inboxes& x) { x.lines[name].push_back(m.text); });
     });
   opts.handlers.on<compose::notice>([&inbox, name](tao::connection&, const compose::notice& m) {
-    std::cout << name << " notice: " << m.text << std::endl;
+    tao::examples::print_line(name, " notice: ", m.text);
     inbox.update([&](inboxes& x) { x.notices[name].push_back(m.text); });
   });
   auto cli = tao::client::start(sys, std::move(opts));
@@ -135,20 +136,20 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     return 1;
   }
-  std::cout << "listening on 127.0.0.1:" << srv->port() << std::endl;
+  tao::examples::print_line("listening on 127.0.0.1:", srv->port());
 
   inbox_type inbox;
   std::map<std::string, tao::client> clients;
   auto finish = [&](int rc, const std::string& what = "") {
     if (rc != 0)
-      std::cout << "FAILED: " << what << std::endl;
+      tao::examples::print_line("FAILED: ", what);
     for (auto& [name, cli] : clients)
       tao::stop_gracefully(sys, cli);
     tao::stop_gracefully(sys, *srv);
     // The registry holds only handles; stop it once nothing uses it.
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     watcher->receive([](const caf::down_msg& msg) {
-      std::cout << "registry down: " << caf::to_string(msg.reason) << std::endl;
+      tao::examples::print_line("registry down: ", caf::to_string(msg.reason));
     });
     return rc;
   };
@@ -186,8 +187,8 @@ int main(int argc, char** argv) {
     return finish(1, "carol's line was not delivered");
 
   auto stats = registry_stats(sys, registry);
-  std::cout << "registry: delivered=" << stats.delivered << " rate_limited=" << stats.rate_limited
-            << " members=" << stats.members << std::endl;
+  tao::examples::print_line("registry: delivered=", stats.delivered,
+                            " rate_limited=", stats.rate_limited, " members=", stats.members);
   if (alice_lines < 1 || alice_lines >= n || stats.delivered != alice_lines + 1
       || stats.rate_limited != n - alice_lines || stats.members != 3)
     return finish(1, "unexpected counts");
@@ -198,12 +199,12 @@ int main(int argc, char** argv) {
   size_t left = 2;
   for (int i = 0; i < 500 && (left = members(sys, registry, "lobby")) != 1; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::cout << "lobby members after bob left: " << left << std::endl;
+  tao::examples::print_line("lobby members after bob left: ", left);
   if (left != 1)
     return finish(1, "the registry did not drop bob");
   auto x = inbox.get();
   if (count_prefix(x.lines["bob"], "carol:") != 0 || count_prefix(x.lines["alice"], "carol:") != 0)
     return finish(1, "a garden line reached the lobby");
-  std::cout << "self-test passed" << std::endl;
+  tao::examples::print_line("self-test passed");
   return finish(0);
 }

@@ -31,6 +31,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/print_line.hpp"
 #include "common/waiter.hpp"
 
 namespace {
@@ -127,14 +128,14 @@ int main(int argc, char** argv) {
   sopts.heartbeat_misses = 3;
   sopts.read_idle_timeout = cfg.idle_timeout;
   sopts.on_connect = [&view](tao::connection& c) {
-    std::cout << "server: " << c.name() << " connected (id " << c.id() << ")" << std::endl;
+    tao::examples::print_line("server: ", c.name(), " connected (id ", c.id(), ")");
     view.update([&](server_view& v) { v.remote[c.id()] = c.remote(); });
     return true;
   };
   sopts.on_close = [&view](tao::connection& c, const caf::error& reason) {
     auto why = reason ? tao::protocol::render(reason) : std::string{"clean close"};
-    std::cout << "server: " << c.name() << " closed after " << c.stats().heartbeats_in
-              << " heartbeats: " << why << std::endl;
+    tao::examples::print_line("server: ", c.name(), " closed after ", c.stats().heartbeats_in,
+                              " heartbeats: ", why);
     view.update([&](server_view& v) { v.closed[c.id()] = why; });
   };
   auto srv = tao::server::start(sys, std::move(sopts));
@@ -142,9 +143,9 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
     return 1;
   }
-  std::cout << "listening on 127.0.0.1:" << srv->port() << " (heartbeat every "
-            << millis(cfg.heartbeat_period) << " ms, read-idle timeout " << millis(cfg.idle_timeout)
-            << " ms)" << std::endl;
+  tao::examples::print_line("listening on 127.0.0.1:", srv->port(), " (heartbeat every ",
+                            millis(cfg.heartbeat_period), " ms, read-idle timeout ",
+                            millis(cfg.idle_timeout), " ms)");
   // Every period, each connection reports the heartbeats it got (Tao's Sched).
   srv->sched(cfg.heartbeat_period, [&view](tao::connection& c, tao::time_point) {
     auto n = c.stats().heartbeats_in;
@@ -161,8 +162,8 @@ int main(int argc, char** argv) {
   copts.port = srv->port();
   copts.heartbeat_period = cfg.heartbeat_period;
   copts.on_close = [](tao::connection&, const caf::error& reason) {
-    std::cout << "client: closed: "
-              << (reason ? tao::protocol::render(reason) : std::string{"clean close"}) << std::endl;
+    tao::examples::print_line(
+      "client: closed: ", (reason ? tao::protocol::render(reason) : std::string{"clean close"}));
   };
   auto cli = tao::client::start(sys, std::move(copts));
   if (!cli) {
@@ -171,7 +172,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto fail = [&](const std::string& what) {
-    std::cout << "FAILED: " << what << std::endl;
+    tao::examples::print_line("FAILED: ", what);
     tao::stop_gracefully(sys, *cli);
     tao::stop_gracefully(sys, *srv);
     return 1;
@@ -187,13 +188,13 @@ int main(int argc, char** argv) {
     return fail("the raw peer cannot connect");
   auto raw_port = local_port(raw);
   auto start = clock_type::now();
-  std::cout << "raw peer: connected from port " << raw_port << ", staying silent" << std::endl;
+  tao::examples::print_line("raw peer: connected from port ", raw_port, ", staying silent");
   bool raw_closed = wait_closed(raw, std::chrono::milliseconds(millis(cfg.idle_timeout * 10)));
   auto elapsed = clock_type::now() - start;
   ::close(raw);
   if (!raw_closed)
     return fail("the silent peer was not closed");
-  std::cout << "raw peer: closed by the server after " << millis(elapsed) << " ms" << std::endl;
+  tao::examples::print_line("raw peer: closed by the server after ", millis(elapsed), " ms");
   std::string raw_reason;
   view.wait_for(std::chrono::seconds(5), [&](const server_view& v) {
     for (auto& [id, why] : v.closed)
@@ -215,9 +216,9 @@ int main(int argc, char** argv) {
     return fail("too few heartbeats from the client");
   if (view.get().closed.count(client_id) != 0)
     return fail("the heartbeating client was closed");
-  std::cout << "client: still connected after " << beats << " heartbeats" << std::endl;
+  tao::examples::print_line("client: still connected after ", beats, " heartbeats");
   tao::stop_gracefully(sys, *cli);
   tao::stop_gracefully(sys, *srv);
-  std::cout << "self-test passed" << std::endl;
+  tao::examples::print_line("self-test passed");
   return 0;
 }

@@ -22,6 +22,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/print_line.hpp"
 #include "common/server_stats.hpp"
 #include "common/waiter.hpp"
 
@@ -52,16 +53,16 @@ tao::client start_client(caf::actor_system& sys, uint16_t port, const std::strin
   tao::client_options opts;
   opts.port = port;
   opts.handlers.on<echo_message>([&view, name](tao::connection&, const echo_message&) {
-    std::cout << name << ": served" << std::endl;
+    tao::examples::print_line(name, ": served");
     view.update([&](client_view& v) { ++v.echoes[name]; });
   });
   opts.on_close = [&view, name](tao::connection&, const caf::error& reason) {
     auto why = reason ? tao::protocol::render(reason) : std::string{"clean close"};
-    std::cout << name << ": connection closed (" << why << ")" << std::endl;
+    tao::examples::print_line(name, ": connection closed (", why, ")");
     view.update([&](client_view& v) { v.closed[name] = why; });
   };
   opts.on_give_up = [&view, name](const caf::error&) {
-    std::cout << name << ": gave up (no reconnect policy)" << std::endl;
+    tao::examples::print_line(name, ": gave up (no reconnect policy)");
     view.update([&](client_view& v) { v.gave_up[name] = true; });
   };
   auto cli = tao::client::start(sys, std::move(opts));
@@ -82,9 +83,9 @@ tao::server_stats wait_stats(caf::actor_system& sys, const tao::server& srv, Pre
 }
 
 void print(const tao::server_stats& s) {
-  std::cout << "server_stats: connections=" << s.connections << " accepted=" << s.accepted
-            << " refused_max_connections=" << s.refused_max_connections << " closed=" << s.closed
-            << std::endl;
+  tao::examples::print_line("server_stats: connections=", s.connections, " accepted=", s.accepted,
+                            " refused_max_connections=", s.refused_max_connections,
+                            " closed=", s.closed);
 }
 
 /// The lines of `text` that start with `prefix`.
@@ -94,7 +95,7 @@ void print_metric(const std::string& text, const std::string& prefix) {
     auto end = text.find('\n', pos);
     auto line = text.substr(pos, end - pos);
     if (line.rfind(prefix, 0) == 0)
-      std::cout << "metrics: " << line << std::endl;
+      tao::examples::print_line("metrics: ", line);
     pos = end == std::string::npos ? text.size() : end + 1;
   }
 }
@@ -123,14 +124,14 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << tao::protocol::render(srv.error()) << '\n';
     return 1;
   }
-  std::cout << "listening on 127.0.0.1:" << srv->port() << ", at most " << n << " connections"
-            << std::endl;
+  tao::examples::print_line("listening on 127.0.0.1:", srv->port(), ", at most ", n,
+                            " connections");
 
   view_type view;
   std::map<std::string, tao::client> clients;
   auto finish = [&](int rc, const std::string& what = "") {
     if (rc != 0)
-      std::cout << "FAILED: " << what << std::endl;
+      tao::examples::print_line("FAILED: ", what);
     for (auto& [name, cli] : clients)
       tao::stop_gracefully(sys, cli);
     tao::stop_gracefully(sys, *srv);
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
   if (stats.refused_max_connections != 1 || stats.connections != n)
     return finish(1, "the refusal was not counted");
   // 3. One leaves; the next one gets in.
-  std::cout << "client 1: leaving" << std::endl;
+  tao::examples::print_line("client 1: leaving");
   tao::stop_gracefully(sys, clients["client 1"]);
   clients.erase("client 1");
   stats = wait_stats(sys, *srv, [&](const tao::server_stats& s) { return s.connections < n; });
@@ -179,6 +180,6 @@ int main(int argc, char** argv) {
       || text.find("tao_connections_refused_total{reason=\"max_connections\"} 1")
            == std::string::npos)
     return finish(1, "wrong counts at the end");
-  std::cout << "self-test passed" << std::endl;
+  tao::examples::print_line("self-test passed");
   return finish(0);
 }

@@ -28,6 +28,7 @@
 
 #include "tao/all.hpp"
 
+#include "common/print_line.hpp"
 #include "common/waiter.hpp"
 
 using echo_message = tao::protocol::text_message<1>;
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
     srv = *s;
     opts.host = "127.0.0.1";
     opts.port = srv.port();
-    std::cout << "server: listening on 127.0.0.1:" << srv.port() << std::endl;
+    tao::examples::print_line("server: listening on 127.0.0.1:", srv.port());
   }
 
   tao::examples::waiter<events> ev;
@@ -127,27 +128,27 @@ int main(int argc, char** argv) {
       n = ++x.connects;
       x.echoes = 0;
     });
-    std::cout << "client: connected to " << c.name() << " (connection #" << n
-              << "), ping timer started" << std::endl;
+    tao::examples::print_line("client: connected to ", c.name(), " (connection #", n,
+                              "), ping timer started");
     c.run_every(ping_period, [pings](tao::connection& conn, tao::time_point) {
       conn.write(echo_message{"ping " + std::to_string(++*pings)});
     });
     return true;
   };
   opts.handlers.on<echo_message>([&ev](tao::connection&, const echo_message& m) {
-    std::cout << "client: echo " << m.text << std::endl;
+    tao::examples::print_line("client: echo ", m.text);
     ev.update([](events& x) { ++x.echoes; });
   });
   opts.on_close = [](tao::connection&, const caf::error& reason) {
-    std::cout << "client: disconnected (" << text(reason) << "); its timers are gone" << std::endl;
+    tao::examples::print_line("client: disconnected (", text(reason), "); its timers are gone");
   };
   opts.on_reconnecting = [&ev](unsigned attempt, caf::timespan delay, const caf::error& reason) {
-    std::cout << "client: reconnect attempt " << attempt << " in " << ms(delay) << " ("
-              << text(reason) << ")" << std::endl;
+    tao::examples::print_line("client: reconnect attempt ", attempt, " in ", ms(delay), " (",
+                              text(reason), ")");
     ev.update([](events& x) { ++x.reconnect_attempts; });
   };
   opts.on_give_up = [&ev, self_test](const caf::error& reason) {
-    std::cout << "client: giving up (" << text(reason) << ")" << std::endl;
+    tao::examples::print_line("client: giving up (", text(reason), ")");
     ev.update([](events& x) { x.gave_up = true; });
     if (!self_test)
       kill(getpid(), SIGTERM); // wakes main, which waits for signals
@@ -167,7 +168,7 @@ int main(int argc, char** argv) {
   }
 
   auto fail = [&](const char* what) {
-    std::cout << "FAILED: " << what << std::endl;
+    tao::examples::print_line("FAILED: ", what);
     tao::stop_gracefully(sys, *cli);
     tao::stop_gracefully(sys, srv);
     return 1;
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
   if (!wait([](const events& x) { return x.connects == 1 && x.echoes >= 2; }))
     return fail("no echoes on the first connection");
   auto port = srv.port();
-  std::cout << "server: stopping" << std::endl;
+  tao::examples::print_line("server: stopping");
   tao::stop_gracefully(sys, srv);
   if (!wait([](const events& x) { return x.reconnect_attempts >= 1; }))
     return fail("no reconnect attempt after the server stopped");
@@ -186,17 +187,18 @@ int main(int argc, char** argv) {
   if (!restarted)
     return fail("cannot restart the server on the same port");
   srv = *restarted;
-  std::cout << "server: restarted on 127.0.0.1:" << port << std::endl;
+  tao::examples::print_line("server: restarted on 127.0.0.1:", port);
   if (!wait([](const events& x) { return x.connects == 2 && x.echoes >= 2; }))
     return fail("no echoes after the restart");
-  std::cout << "server: stopping for good" << std::endl;
+  tao::examples::print_line("server: stopping for good");
   tao::stop_gracefully(sys, srv);
   srv = tao::server{};
   if (!wait([](const events& x) { return x.gave_up; }))
     return fail("the client did not give up");
   tao::stop_gracefully(sys, *cli);
   auto x = ev.get();
-  std::cout << "self-test passed: " << x.connects << " connections, " << x.reconnect_attempts
-            << " reconnect attempts, gave up after the last one" << std::endl;
+  tao::examples::print_line("self-test passed: ", x.connects, " connections, ",
+                            x.reconnect_attempts,
+                            " reconnect attempts, gave up after the last one");
   return 0;
 }
