@@ -376,8 +376,7 @@ void connection_runtime::handle_closed(const caf::error& reason) {
 
 caf::result<caf::message> connection_runtime::handle_user_message(caf::message& msg) {
   if (!runs_handlers(state_) && state_ != connection_state::opening)
-    return protocol::make_error(errc::closed,
-                                "connection " + std::to_string(info_.id) + " is closing");
+    return closing_error();
   caf::optional<caf::message> result;
   guarded("behavior", [&] { result = user_behavior_(msg); });
   flush();
@@ -462,8 +461,7 @@ bool connection_runtime::refuse_write(caf::error& err) {
   auto& budget = *info_.budget;
   bool answering = in_continuation_ && state_ == connection_state::closing;
   if (!(accepts_writes(state_) || answering) || budget.closed()) {
-    err =
-      protocol::make_error(errc::closed, "connection " + std::to_string(info_.id) + " is closing");
+    err = closing_error();
     return false;
   }
   if (budget.writable()) {
@@ -493,9 +491,13 @@ void connection_runtime::take_out_buffer() {
 
 bool connection_runtime::refuse_closed_write(size_t before, caf::error& err) {
   out_.resize(before);
-  err =
-    protocol::make_error(errc::closed, "connection " + std::to_string(info_.id) + " is closing");
+  err = closing_error();
   return false;
+}
+
+caf::error connection_runtime::closing_error() const {
+  return protocol::make_error(errc::closed,
+                              "connection " + std::to_string(info_.id) + " is closing");
 }
 
 void connection_runtime::flush() {

@@ -322,6 +322,8 @@ private:
   /// refused in `err` and return false.
   bool refuse_write(caf::error& err);
   bool refuse_closed_write(size_t before, caf::error& err);
+  /// The error of a write or message refused because the connection closes.
+  caf::error closing_error() const;
   /// Borrows this thread's spare output buffer for `out_`.
   void take_out_buffer();
   /// Null unless the server exports metrics: idle connections of a server
