@@ -1,13 +1,18 @@
-// tao-idle-memory: resident memory per idle connection, and the accept
-// rate on the way. Starts a tao echo
-// server in this process, lets a child process open N connections that each
-// exchange one frame and then sit idle, and reports the growth of this
-// process's RSS divided by N.
+// tao-idle-memory: resident memory per idle connection, the accept rate on
+// the way, and what the operations that visit every connection cost. Starts
+// a tao echo server in this process, lets a child process open N
+// connections that each exchange one frame and then sit idle, and reports
+// the growth of this process's RSS divided by N. Then it times, with all N
+// connections open, a broadcast of one 64-byte frame (request to reply: the
+// frame queued on every connection), a stats request, a count request and,
+// with --metrics, rendering the Prometheus text (medians of --ops each).
 //
 //   tao-idle-memory --conns=10000 [--dispatch=scheduled|inline]
+//                   [--io-threads=N] [--ops=20] [--metrics]
 //
 // Without --dispatch it measures the library's default (inline).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -72,11 +77,28 @@ long rss_kib() {
   _exit(0);
 }
 
+/// The median of `n` runs of `f`, in microseconds.
+template <class F>
+double median_us(int n, F f) {
+  std::vector<double> us;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    us.push_back(
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   int conns = 10000;
   std::string dispatch = "default";
+  size_t io_threads = 1;
+  int ops = 20;
+  bool metrics = false;
   CLI::App app{"tao-idle-memory: memory per idle tao connection"};
   app.add_option("--conns", conns, "connections")->check(CLI::Range(1, 1000000));
   app
@@ -84,14 +106,25 @@ int main(int argc, char** argv) {
                 "where handlers run: scheduled or inline (or inline_io); default: the "
                 "library's default")
     ->check(CLI::IsMember({"default", "scheduled", "inline", "inline_io"}));
+  app.add_option("--io-threads", io_threads, "I/O threads of the server")
+    ->check(CLI::Range(1, 256));
+  app.add_option("--ops", ops, "timed runs of each operation (odd: a true median)")
+    ->check(CLI::Range(1, 10000));
+  app.add_flag("--metrics", metrics, "count into Prometheus metrics (and time rendering them)");
   if (auto exit_code = tao::bench::parse_cli(app, argc, argv))
     return *exit_code;
   rlimit lim{static_cast<rlim_t>(conns) * 2 + 100, static_cast<rlim_t>(conns) * 2 + 100};
   setrlimit(RLIMIT_NOFILE, &lim);
+  // The pool before the system: it must outlive it.
+  tao::io_pool pool{io_threads};
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   tao::server_options opts;
+  opts.io_threads = io_threads;
+  opts.io_pool = &pool;
+  if (metrics)
+    opts.metrics = std::make_shared<tao::metrics>();
   opts.max_connections = static_cast<size_t>(conns) + 10;
   if (dispatch != "default")
     opts.dispatch =
@@ -118,10 +151,41 @@ int main(int argc, char** argv) {
   auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto after = rss_kib();
-  std::printf("dispatch=%s conns=%d: accepted and served in %.2f s (%.0f connections/s), "
-              "RSS %ld KiB -> %ld KiB, %.2f KiB per idle connection\n",
-              (opts.dispatch == tao::dispatch_mode::inline_io ? "inline" : "scheduled"), conns,
-              took, conns / took, before, after, static_cast<double>(after - before) / conns);
+  std::printf("dispatch=%s io_threads=%zu conns=%d: accepted and served in %.2f s (%.0f "
+              "connections/s), RSS %ld KiB -> %ld KiB, %.2f KiB per idle connection\n",
+              (opts.dispatch == tao::dispatch_mode::inline_io ? "inline" : "scheduled"), io_threads,
+              conns, took, conns / took, before, after,
+              static_cast<double>(after - before) / conns);
+  {
+    caf::scoped_actor self{sys};
+    tao::protocol::byte_buffer frame;
+    if (auto err =
+          tao::protocol::encode_message(*opts.codec, echo_message{std::string(56, 'b')}, frame))
+      return 1;
+    uint64_t delivered = 0;
+    auto broadcast = median_us(ops, [&] {
+      self->request(srv.actor(), caf::infinite, tao::broadcast_atom::value, frame)
+        .receive([&](tao::broadcast_result& r) { delivered = r.delivered; }, [](caf::error&) {});
+    });
+    auto stats = median_us(ops, [&] {
+      self->request(srv.actor(), caf::infinite, tao::stats_atom::value)
+        .receive([](tao::server_stats&) {}, [](caf::error&) {});
+    });
+    auto count = median_us(ops, [&] {
+      self->request(srv.actor(), caf::infinite, tao::count_atom::value)
+        .receive([](uint64_t) {}, [](caf::error&) {});
+    });
+    std::printf("io_threads=%zu conns=%d: broadcast of 64 B to %llu connections %.0f us "
+                "(%.1f ns per connection), stats %.0f us, count %.0f us",
+                io_threads, conns, static_cast<unsigned long long>(delivered), broadcast,
+                broadcast * 1000 / std::max<uint64_t>(delivered, 1), stats, count);
+    if (metrics) {
+      size_t bytes = 0;
+      auto scrape = median_us(ops, [&] { bytes = opts.metrics->text().size(); });
+      std::printf(", metrics text %.0f us (%zu bytes)", scrape, bytes);
+    }
+    std::printf(" (medians of %d)\n", ops);
+  }
   if (write(done[1], &ok, 1) != 1)
     return 1;
   waitpid(child, nullptr, 0);

@@ -41,6 +41,7 @@ struct config : caf::actor_system_config {
   std::string transport = "tcp";
   size_t read_chunk = 32 * 1024;
   size_t max_reads = 0;
+  size_t io_threads = 1;
   config() {
     opt_group{custom_options_, "global"}
       .add(port, "port,p", "port to listen on (0: pick one)")
@@ -50,7 +51,8 @@ struct config : caf::actor_system_config {
       .add(payload, "payload", "echoed type: string (Tao's text message) or view")
       .add(transport, "transport", "tcp or websocket")
       .add(read_chunk, "read-chunk", "bytes per read system call")
-      .add(max_reads, "max-reads", "CAF's middleman.max-consecutive-reads (0: CAF's 50)");
+      .add(max_reads, "max-reads", "CAF's middleman.max-consecutive-reads (0: CAF's 50)")
+      .add(io_threads, "io-threads", "I/O threads serving the connections");
   }
 };
 
@@ -79,9 +81,16 @@ int main(int argc, char** argv) {
   }
   if (cfg.max_reads > 0)
     cfg.set("middleman.max-consecutive-reads", cfg.max_reads);
+  // The pool before the system: it must outlive it.
+  tao::io_pool pool{cfg.io_threads, [&cfg](caf::actor_system_config& shard) {
+                      if (cfg.max_reads > 0)
+                        shard.set("middleman.max-consecutive-reads", cfg.max_reads);
+                    }};
   caf::actor_system sys{cfg};
   tao::server_options opts;
   opts.port = cfg.port;
+  opts.io_threads = cfg.io_threads;
+  opts.io_pool = &pool;
   if (cfg.dispatch != "default")
     opts.dispatch =
       cfg.dispatch != "scheduled" ? tao::dispatch_mode::inline_io : tao::dispatch_mode::scheduled;

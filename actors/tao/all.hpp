@@ -11,6 +11,7 @@
 #include "tao/connection_stats.hpp"
 #include "tao/errors.hpp"
 #include "tao/handlers.hpp"
+#include "tao/io_pool.hpp"
 #include "tao/logging.hpp"
 #include "tao/metrics.hpp"
 #include "tao/option_flags.hpp"

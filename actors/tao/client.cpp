@@ -1,5 +1,6 @@
 #include "tao/client.hpp"
 
+#include <atomic>
 #include <chrono>
 
 #include <caf/actor_cast.hpp>
@@ -18,6 +19,7 @@
 #include "tao/detail/endpoint_meter.hpp"
 #include "tao/detail/log.hpp"
 #include "tao/detail/validate.hpp"
+#include "tao/io_pool.hpp"
 #include "tao/net/connection_broker.hpp"
 #include "tao/net/connector.hpp"
 #include "tao/protocol/error.hpp"
@@ -36,6 +38,9 @@ enum class phase { connecting, connected, waiting, closing };
 struct client_state {
   std::shared_ptr<const client_options> options;
   std::shared_ptr<net::broker_setup> setup;
+  /// The actor system whose multiplexer runs the connection: the client's
+  /// own, or an I/O shard of `options->io_pool`.
+  caf::actor_system* io_sys = nullptr;
   /// Decides when to reconnect and watches the connection's liveness.
   tao::supervisor supervisor;
   uint64_t id = 0;
@@ -101,7 +106,7 @@ void adopt(client_actor* self, caf::io::scribe_ptr scribe) {
   st.joined = false;
   st.ended = false;
   st.broker =
-    self->home_system().middleman().spawn_broker(client_broker, std::move(scribe), st.setup, st.id);
+    st.io_sys->middleman().spawn_broker(client_broker, std::move(scribe), st.setup, st.id);
   self->monitor(st.broker);
 }
 
@@ -110,7 +115,7 @@ void attempt(client_actor* self) {
   st.current = phase::connecting;
   if (st.stats.attempts++ > 0)
     st.meter.reconnect_attempt();
-  auto& backend = self->home_system().middleman().backend();
+  auto& backend = st.io_sys->middleman().backend();
   if (st.setup->simulated) {
     auto scribe = backend.new_tcp_scribe(st.options->host, st.options->port);
     if (!scribe) {
@@ -133,7 +138,7 @@ void attempt(client_actor* self) {
           self->quit();
           return;
         }
-        auto scribe = self->home_system().middleman().backend().new_scribe(
+        auto scribe = s.io_sys->middleman().backend().new_scribe(
           static_cast<caf::io::network::native_socket>(fd));
         if (!scribe) {
           ::close(static_cast<int>(fd));
@@ -148,9 +153,11 @@ void attempt(client_actor* self) {
 caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_options> options,
                               std::shared_ptr<net::tls_context> tls,
                               std::shared_ptr<net::websocket_context> websocket,
-                              std::shared_ptr<detail::client_outlet> outlet) {
+                              std::shared_ptr<detail::client_outlet> outlet,
+                              caf::actor_system* io_sys) {
   auto& init = self->state;
   init.options = options;
+  init.io_sys = io_sys;
   init.outlet = std::move(outlet);
   init.id = detail::next_connection_id();
   auto me = caf::actor_cast<caf::actor>(self);
@@ -159,11 +166,10 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
     // Its own, on the I/O thread, ending with the client.
     supervisor_options sup;
     sup.owner = me;
-    init.supervisor = *tao::supervisor::spawn(self->home_system(), std::move(sup));
+    init.supervisor = *tao::supervisor::spawn(*init.io_sys, std::move(sup));
   }
   caf::anon_send(init.supervisor.actor(), supervise_atom::value, me, options->reconnect);
-  auto setup =
-    detail::make_broker_setup(self->home_system(), options, tao::server{}, me, init.supervisor);
+  auto setup = detail::make_broker_setup(*init.io_sys, options, tao::server{}, me, init.supervisor);
   setup->tls = std::move(tls);
   setup->tls_peer_name = options->host;
   setup->websocket = std::move(websocket);
@@ -267,6 +273,8 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
     return err;
   if (opts.port == 0)
     return protocol::make_error(errc::invalid_argument, "no port");
+  if (auto err = detail::validate_io_threads(sys, opts))
+    return err;
   auto tls = net::tls_context::make_if_enabled(net::tls_role::client, opts.tls);
   if (!tls)
     return tls.error();
@@ -288,8 +296,17 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
                                                         opts.reconnect.enabled);
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
-  auto actor =
-    sys.spawn(client_behavior, std::move(options), std::move(*tls), std::move(websocket), outlet);
+  // Clients take the I/O threads in turn; each connection (and every
+  // reconnection of it) stays on the one it got.
+  auto* io_sys = &sys;
+  if (options->io_threads > 1) {
+    static std::atomic<size_t> next_shard{0};
+    auto shard = next_shard.fetch_add(1, std::memory_order_relaxed) % options->io_threads;
+    if (shard > 0)
+      io_sys = &options->io_pool->shard(shard);
+  }
+  auto actor = sys.spawn(client_behavior, std::move(options), std::move(*tls), std::move(websocket),
+                         outlet, io_sys);
   return client{std::move(actor), std::move(codec), std::move(outlet)};
 }
 

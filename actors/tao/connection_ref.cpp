@@ -65,14 +65,16 @@ caf::error connection_ref::write_encoded(protocol::byte_buffer bytes) const {
 
 // Closing goes through the connection's actor (the broker itself in inline
 // dispatch), so that frames received before the request are handled and
-// their replies delivered first; a reset goes straight to the broker.
+// their replies delivered first; a reset goes straight to the broker. A
+// finished connection is not messaged: its broker may belong to an I/O shard
+// whose actor system is gone, and CAF 0.17 would dereference that system.
 void connection_ref::close() const {
-  if (handler_actor_)
+  if (handler_actor_ && !budget_->retired())
     caf::anon_send(handler_actor_, detail::shutdown_atom::value, caf::error{});
 }
 
 void connection_ref::abort() const {
-  if (broker_)
+  if (broker_ && !budget_->retired())
     caf::anon_send(broker_, net::abort_atom::value, caf::error{});
 }
 

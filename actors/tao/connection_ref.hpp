@@ -103,10 +103,13 @@ public:
 
   /// Closes the connection gracefully once the work under way is done:
   /// frames received before this call are handled, pending replies awaited,
-  /// queued writes delivered, then FIN.
+  /// queued writes delivered, then FIN. Does nothing once the connection
+  /// finished (nothing is sent to its actors then). Thread-safe.
   void close() const;
 
-  /// Resets the connection at once, discarding queued writes.
+  /// Resets the connection at once, discarding queued writes (also during
+  /// a graceful close). Does nothing once the connection finished.
+  /// Thread-safe.
   void abort() const;
 
   /// The connection's clock, for a supervisor (`supervisor::watch`); touch

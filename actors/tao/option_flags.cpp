@@ -55,6 +55,10 @@ void option_flags::add_connection(caf::config_option_adder& g, connection_option
                       o.low_water_mark))
     .add(overflow_, "overflow",
          with_default("above the high-water mark: would_block or disconnect", overflow_))
+    .add(o.io_threads, "io-threads",
+         with_default("I/O threads for the connections (above 1 the program passes a "
+                      "tao::io_pool with as many)",
+                      o.io_threads))
     .add(o.read_chunk_size, "read-chunk-size",
          with_default("largest read per system call, bytes", o.read_chunk_size))
     .add(o.min_read_chunk_size, "min-read-chunk-size",

@@ -20,6 +20,7 @@
 namespace tao {
 
 class connection;
+class io_pool;
 
 /// TLS settings (see `net::tls_options`): certificate, key, CA, peer and
 /// host name verification, client certificates, protocol floor, ciphers and
@@ -73,6 +74,18 @@ struct connection_options {
   /// client makes its own, which ends with it. Give one to share it among
   /// several servers and clients; stop it yourself then.
   tao::supervisor supervisor;
+
+  /// I/O threads serving the connections (Netty's worker group size,
+  /// muduo's `setThreadNum`). 1, the default, is the actor system's own
+  /// multiplexer thread, which also keeps servers and clients usable on
+  /// CAF's deterministic test scheduler. More need `io_pool` (with at least
+  /// as many); a server then spreads its connections over that many shards,
+  /// each connection staying on one thread for its life.
+  size_t io_threads = 1;
+
+  /// The I/O shards for `io_threads` > 1 (see `tao::io_pool`, which must
+  /// outlive the actor system); not owned.
+  tao::io_pool* io_pool = nullptr;
 
   /// Outbound bytes queued per connection (encoded, not yet on the wire) above
   /// which `overflow` applies. Tao's counterpart is `BufferSizeOption`

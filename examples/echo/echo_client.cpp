@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
     return *exit_code;
+  // The I/O shards for --io-threads, declared first: they must outlive sys.
+  tao::io_pool pool{cfg.client.io_threads};
   caf::actor_system sys{cfg};
   progress p;
   auto notify = [&p](auto update) {
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     p.cv.notify_all();
   };
   auto opts = cfg.client;
+  opts.io_pool = &pool;
   auto flag_err = cfg.flags.apply(opts);
   if (!flag_err)
     flag_err = cfg.flags.apply_logging();

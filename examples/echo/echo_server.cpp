@@ -46,9 +46,12 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   if (auto exit_code = tao::parse_command_line(cfg, argc, argv))
     return *exit_code;
+  // The I/O shards for --io-threads, declared first: they must outlive sys.
+  tao::io_pool pool{cfg.server.io_threads};
   caf::actor_system sys{cfg};
 
   auto opts = cfg.server;
+  opts.io_pool = &pool;
   auto flag_err = cfg.flags.apply(opts);
   if (!flag_err)
     flag_err = cfg.flags.apply_logging();

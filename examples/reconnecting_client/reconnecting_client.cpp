@@ -94,8 +94,11 @@ int main(int argc, char** argv) {
     std::cerr << "error: --mode must be self-test or client\n";
     return tao::usage_error_exit_code;
   }
+  // The I/O shards for --io-threads, declared first: they must outlive sys.
+  tao::io_pool pool{cfg.client.io_threads};
   caf::actor_system sys{cfg};
   auto opts = cfg.client;
+  opts.io_pool = &pool;
   auto flag_err = cfg.flags.apply(opts);
   if (!flag_err)
     flag_err = cfg.flags.apply_logging();

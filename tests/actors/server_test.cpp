@@ -496,3 +496,41 @@ BOOST_AUTO_TEST_CASE(view_payloads_see_exactly_each_frame_and_echo) {
     BOOST_CHECK(fix.take_output(conn) == bytes);
   });
 }
+
+BOOST_AUTO_TEST_CASE(a_finished_connection_is_never_messaged_through_its_ref) {
+  // A broker may live in an I/O shard whose actor system is destroyed after
+  // the connection ended; CAF 0.17 crashes on a message to such a broker, so
+  // a ref must check the budget's retired flag first. Probes stand in for
+  // the broker and the handler actor and count what reaches them.
+  tao::test::deterministic_fixture fix;
+  auto received = std::make_shared<int>(0);
+  auto probe_behavior = [received](caf::event_based_actor* self) {
+    self->set_default_handler([received](caf::scheduled_actor*, caf::message_view&) {
+      ++*received;
+      return caf::result<caf::message>{caf::message{}};
+    });
+    return caf::behavior{[](int) {
+    }};
+  };
+  auto broker = fix.sys.spawn(probe_behavior);
+  auto handler = fix.sys.spawn(probe_behavior);
+  auto budget = std::make_shared<tao::net::outbound_budget>(1024, 256);
+  tao::connection_ref ref{
+    1, broker, handler, tao::protocol::default_codec(), budget, tao::overflow_policy::would_block};
+  ref.close();
+  ref.abort();
+  fix.run();
+  BOOST_CHECK_EQUAL(*received, 2);
+  budget->close(); // closing, not finished: an abort may still cut the drain
+  ref.abort();
+  fix.run();
+  BOOST_CHECK_EQUAL(*received, 3);
+  budget->retire();
+  ref.close();
+  ref.abort();
+  fix.run();
+  BOOST_CHECK_EQUAL(*received, 3);
+  caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
+  fix.run();
+}

@@ -14,6 +14,7 @@
 
 #include "tao/all.hpp"
 
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 
 using namespace std::chrono_literals;
@@ -27,7 +28,7 @@ struct fixture : tao::test::loopback_fixture {
     opts.host = std::move(host);
     opts.port = port;
     opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& m) { c.write(m); });
-    auto srv = tao::server::start(*sys, std::move(opts));
+    auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE_MESSAGE(srv, (srv ? std::string{} : tao::protocol::render(srv.error())));
     return *srv;
   }
@@ -54,7 +55,7 @@ BOOST_FIXTURE_TEST_SUITE(client_loopback, fixture)
 
 BOOST_AUTO_TEST_CASE(echo_and_deliberate_close) {
   auto srv = start_echo_server();
-  auto cli = tao::client::start(*sys, client_options(srv.port()));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(client_options(srv.port())));
   BOOST_REQUIRE(cli);
   // Written before the connection exists: queued, then sent in order.
   for (int i = 0; i < 10; ++i)
@@ -79,7 +80,7 @@ BOOST_AUTO_TEST_CASE(reconnects_after_server_restart) {
   opts.on_reconnecting = [this](unsigned, caf::timespan, const caf::error&) {
     log.add("reconnecting");
   };
-  auto cli = tao::client::start(*sys, std::move(opts));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(cli);
   BOOST_CHECK(!cli->write(echo_message{"before"}));
   BOOST_REQUIRE(log.wait_for("echo before"));
@@ -108,7 +109,7 @@ BOOST_AUTO_TEST_CASE(gives_up_after_max_attempts) {
   opts.on_give_up = [this](const caf::error&) {
     log.add("give up");
   };
-  auto cli = tao::client::start(*sys, std::move(opts));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(cli);
   BOOST_REQUIRE(log.wait_for("give up"));
   BOOST_CHECK_EQUAL(log.count("reconnecting"), 3u);
@@ -123,7 +124,7 @@ BOOST_AUTO_TEST_CASE(ipv6_and_host_names) {
     auto srv = start_echo_server(0, server_host);
     auto opts = client_options(srv.port());
     opts.host = client_host;
-    auto cli = tao::client::start(*sys, std::move(opts));
+    auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE(cli);
     BOOST_CHECK(!cli->write(echo_message{std::string{"via "} + client_host}));
     BOOST_CHECK(log.wait_for(std::string{"echo via "} + client_host));
@@ -143,7 +144,7 @@ BOOST_AUTO_TEST_CASE(connect_timeout_and_refusal_are_reported) {
     reason = err;
     log.add("give up");
   };
-  auto cli = tao::client::start(*sys, std::move(opts));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(cli);
   BOOST_REQUIRE(log.wait_for("give up"));
   BOOST_CHECK(tao::protocol::is(reason, tao::protocol::errc::network_failure));

@@ -41,6 +41,21 @@ kill -TERM "$server"
 wait "$server" || fail "echo server exit code"
 echo "echo: ok"
 
+# 1b. Echo on two I/O threads, server and clients: connections are dealt to
+#     both shards (shard 1's ids carry it in their top bits: 17+ digits).
+start_server tao-echo-server "$work/echo2.log" --io-threads=2
+grep -q "on 2 I/O threads" "$work/echo2.log" || fail "echo server did not use 2 I/O threads"
+for i in 1 2 3 4; do
+  "$bin/tao-echo-client" --port="$port" --count=10 --io-threads=2 >"$work/echo2-client.log" \
+    || fail "echo client on 2 I/O threads: $(cat "$work/echo2-client.log")"
+  grep -q "10 of 10 echoes received" "$work/echo2-client.log" || fail "echo count (2 threads)"
+done
+grep -Eq "\(id [0-9]{17,}\)" "$work/echo2.log" || fail "no connection on shard 1: $(cat "$work/echo2.log")"
+grep -Eq "\(id [0-9]{1,16}\)" "$work/echo2.log" || fail "no connection on shard 0"
+kill -TERM "$server"
+wait "$server" || fail "echo server (2 I/O threads) exit code"
+echo "echo on 2 I/O threads: ok"
+
 # 2. Chat: A's line reaches B and A (Tao's chat broadcasts to the sender too).
 start_server tao-chat-server "$work/chat.log"
 mkfifo "$work/b.in"

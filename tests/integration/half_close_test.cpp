@@ -18,6 +18,7 @@
 
 #include "tao/all.hpp"
 
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 #include "support/tlv_socket.hpp"
 
@@ -96,7 +97,7 @@ struct fixture : tao::test::loopback_fixture {
     opts.handlers.on<delayed>([](tao::connection& c, const delayed& m) {
       c.run_after(20ms, [m](tao::connection& x, tao::time_point) { BOOST_CHECK(!x.write(m)); });
     });
-    auto srv = tao::server::start(*sys, std::move(opts));
+    auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE(srv);
     return *srv;
   }

@@ -18,6 +18,7 @@
 
 #include "tao/all.hpp"
 
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 #include "support/tlv_socket.hpp"
 
@@ -86,7 +87,7 @@ struct fixture : tao::test::loopback_fixture {
         else
           c.request(kv_actor, 10s, get_atom::value, m.text).then_unordered(answer, fail);
       }));
-    auto srv = tao::server::start(*sys, std::move(opts));
+    auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE(srv);
     return *srv;
   }

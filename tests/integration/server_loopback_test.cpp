@@ -20,6 +20,7 @@
 #include "tao/all.hpp"
 
 #include "support/event_log.hpp"
+#include "support/io_threads.hpp"
 #include "support/tlv_socket.hpp"
 
 using namespace std::chrono_literals;
@@ -63,7 +64,7 @@ struct fixture {
   }
 
   void start(tao::server_options opts) {
-    auto res = tao::server::start(*sys, std::move(opts));
+    auto res = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE(res);
     srv = *res;
   }

@@ -17,6 +17,7 @@
 #include "tao/all.hpp"
 #include "tao/metrics.hpp"
 
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 #include "support/temp_file.hpp"
 #include "support/tlv_socket.hpp"
@@ -78,7 +79,7 @@ BOOST_AUTO_TEST_CASE(a_known_workload_scraped_over_http) {
   opts.on_close = [this](tao::connection&, const caf::error&) {
     log.add("closed");
   };
-  auto srv = tao::server::start(*sys, std::move(opts));
+  auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(srv);
   constexpr int frames = 25;
   {
@@ -141,7 +142,7 @@ BOOST_AUTO_TEST_CASE(client_reconnects_and_give_ups) {
   uint16_t port = 0;
   {
     tao::server_options opts;
-    auto srv = tao::server::start(*sys, std::move(opts));
+    auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE(srv);
     port = srv->port();
     stop(*srv);
@@ -155,7 +156,7 @@ BOOST_AUTO_TEST_CASE(client_reconnects_and_give_ups) {
   opts.on_give_up = [this](const caf::error&) {
     log.add("give up");
   };
-  auto cli = tao::client::start(*sys, std::move(opts));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(cli);
   BOOST_REQUIRE(log.wait_for("give up"));
   auto text = m->text();

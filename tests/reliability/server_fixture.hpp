@@ -17,6 +17,7 @@
 #include "tao/all.hpp"
 
 #include "reliability/peer_tools.hpp"
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 #include "support/tlv_socket.hpp"
 
@@ -54,7 +55,7 @@ struct reliability_fixture : loopback_fixture {
 
   /// Starts `srv`; fails the case if the server does not start.
   void start(server_options opts) {
-    auto res = server::start(*sys, std::move(opts));
+    auto res = server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE_MESSAGE(res, (res ? std::string{} : protocol::render(res.error())));
     srv = *res;
   }

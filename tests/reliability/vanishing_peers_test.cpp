@@ -24,6 +24,7 @@
 
 #include "reliability/peer_tools.hpp"
 #include "reliability/server_fixture.hpp"
+#include "support/io_threads.hpp"
 #include "support/steady_bystander.hpp"
 #include "support/test_certs.hpp"
 #include "support/tlv_socket.hpp"
@@ -279,7 +280,7 @@ BOOST_AUTO_TEST_CASE(reset_mid_tls_handshake) {
     copts.tls = certs.client();
     copts.handlers.on<echo_message>(
       [this](tao::connection&, const echo_message& m) { log.add("echo " + m.text); });
-    auto cli = tao::client::start(*sys, std::move(copts));
+    auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(copts)));
     BOOST_REQUIRE(cli);
     BOOST_CHECK(!cli->write(echo_message{"tls before"}));
     BOOST_REQUIRE(log.wait_for("echo tls before"));
@@ -352,7 +353,7 @@ BOOST_AUTO_TEST_CASE(client_whose_server_resets_mid_frame) {
       auto opts = logging_client(events, server.port(), mode);
       opts.reconnect.enabled = reconnect;
       opts.reconnect.initial_delay = 10ms;
-      auto cli = tao::client::start(*sys, std::move(opts));
+      auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
       BOOST_REQUIRE(cli);
       int fd = server.accept();
       BOOST_REQUIRE(fd >= 0);
@@ -394,7 +395,7 @@ std::string client_reset_mid_write(fixture& fx, tao::dispatch_mode mode) {
   tao::test::event_log events;
   tao::test::raw_listener server;
   auto opts = logging_client(events, server.port(), mode);
-  auto cli = tao::client::start(*fx.sys, std::move(opts));
+  auto cli = tao::client::start(*fx.sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(cli);
   int fd = server.accept();
   BOOST_REQUIRE(fd >= 0);

@@ -28,6 +28,7 @@
 
 #include "tao/all.hpp"
 
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 
 using namespace std::chrono_literals;
@@ -96,7 +97,7 @@ BOOST_AUTO_TEST_CASE(frozen_peer_is_detected_by_heartbeats) {
     log.add(tao::protocol::is(reason, tao::protocol::errc::heartbeat_timeout) ? "timeout"
                                                                               : "other");
   };
-  auto srv = tao::server::start(*sys, std::move(opts));
+  auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(srv);
   auto port = srv->port();
   // The peer: a child process that connects, says hello, then idles.
@@ -146,7 +147,7 @@ BOOST_AUTO_TEST_CASE(client_survives_server_kill_and_restart) {
   opts.on_reconnecting = [this](unsigned, caf::timespan, const caf::error&) {
     log.add("reconnecting");
   };
-  auto cli = tao::client::start(*sys, std::move(opts));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
   BOOST_REQUIRE(cli);
   BOOST_CHECK(!cli->write(echo_message{"one"}));
   BOOST_REQUIRE(log.wait_for("echo one"));

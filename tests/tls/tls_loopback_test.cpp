@@ -22,6 +22,7 @@
 #include "tao/protocol/byte_order.hpp"
 
 #include "support/child_process.hpp"
+#include "support/io_threads.hpp"
 #include "support/listening.hpp"
 #include "support/loopback.hpp"
 #include "support/test_certs.hpp"
@@ -127,7 +128,7 @@ struct fixture : tao::test::loopback_fixture {
   }
 
   tao::server start_server(tao::server_options opts) {
-    auto srv = tao::server::start(*sys, std::move(opts));
+    auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE_MESSAGE(srv, (srv ? std::string{} : render(srv.error())));
     return *srv;
   }
@@ -158,7 +159,7 @@ struct fixture : tao::test::loopback_fixture {
   }
 
   tao::client start_client(tao::client_options opts) {
-    auto cli = tao::client::start(*sys, std::move(opts));
+    auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE_MESSAGE(cli, (cli ? std::string{} : render(cli.error())));
     return *cli;
   }
@@ -431,12 +432,12 @@ BOOST_AUTO_TEST_CASE(reload_keeps_established_connections) {
 BOOST_AUTO_TEST_CASE(invalid_tls_options_fail_start) {
   tao::tls_options no_key;
   no_key.enabled = true;
-  auto srv = tao::server::start(*sys, server_options(no_key));
+  auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(server_options(no_key)));
   BOOST_REQUIRE(!srv);
   BOOST_CHECK(tao::protocol::is(srv.error(), errc::invalid_argument));
   auto bad_ca = certs().client();
   bad_ca.ca_file = certs()("missing-ca.pem");
-  auto cli = tao::client::start(*sys, client_options(1, bad_ca));
+  auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(client_options(1, bad_ca)));
   BOOST_REQUIRE(!cli);
   BOOST_CHECK(tao::protocol::is(cli.error(), errc::tls_failure));
 }

@@ -23,6 +23,7 @@
 #include "tao/all.hpp"
 
 #include "support/child_process.hpp"
+#include "support/io_threads.hpp"
 #include "support/loopback.hpp"
 #include "support/test_certs.hpp"
 #include "support/tlv_socket.hpp"
@@ -115,7 +116,7 @@ struct fixture : tao::test::loopback_fixture {
   }
 
   tao::server start_server(tao::server_options opts) {
-    auto srv = tao::server::start(*sys, std::move(opts));
+    auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE_MESSAGE(srv, (srv ? std::string{} : render(srv.error())));
     return *srv;
   }
@@ -144,7 +145,7 @@ struct fixture : tao::test::loopback_fixture {
   }
 
   tao::client start_client(tao::client_options opts) {
-    auto cli = tao::client::start(*sys, std::move(opts));
+    auto cli = tao::client::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
     BOOST_REQUIRE_MESSAGE(cli, (cli ? std::string{} : render(cli.error())));
     return *cli;
   }
@@ -464,12 +465,12 @@ BOOST_AUTO_TEST_CASE(one_server_listens_on_a_tcp_and_a_websocket_port) {
 BOOST_AUTO_TEST_CASE(a_second_websocket_port_needs_a_tcp_transport) {
   auto sopts = echo_server(); // transport websocket
   sopts.websocket_port = 0;
-  auto srv = tao::server::start(*sys, std::move(sopts));
+  auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(sopts)));
   BOOST_TEST(!srv);
   auto bad = echo_server();
   bad.transport = tao::transport_kind::tcp;
   bad.websocket_port = 70000;
-  BOOST_TEST(!tao::server::start(*sys, std::move(bad)));
+  BOOST_TEST(!tao::server::start(*sys, tao::test::with_test_io_threads(std::move(bad))));
 }
 
 BOOST_AUTO_TEST_CASE(an_upgrade_that_never_completes_times_out) {

@@ -3,7 +3,10 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/config_value.hpp>
 
+#include "tao/io_pool.hpp"
 #include "tao/protocol/error.hpp"
 
 namespace tao::detail {
@@ -45,6 +48,24 @@ caf::error validate(caf::actor_system& sys, const connection_options& o) {
       || o.write_idle_timeout.count() < 0 || o.first_message_timeout.count() < 0
       || o.drain_timeout.count() < 0)
     return invalid("timeouts must not be negative");
+  return {};
+}
+
+caf::error validate_io_threads(caf::actor_system& sys, const connection_options& o) {
+  if (o.io_threads == 0)
+    return invalid("io_threads must be positive");
+  if (o.io_threads == 1)
+    return {};
+  if (!o.io_pool)
+    return invalid("io_threads " + std::to_string(o.io_threads)
+                   + " needs an io_pool: declare a tao::io_pool before the actor system and "
+                     "set io_pool to it");
+  if (o.io_pool->io_threads() < o.io_threads)
+    return invalid("io_threads " + std::to_string(o.io_threads) + " exceeds the io_pool's "
+                   + std::to_string(o.io_pool->io_threads()));
+  if (caf::get_or(sys.config(), "middleman.network-backend", caf::atom("default"))
+      == caf::atom("testing"))
+    return invalid("io_threads above 1 needs real sockets, not CAF's test multiplexer");
   return {};
 }
 

@@ -13,4 +13,10 @@ namespace tao::detail {
 /// table's registration error), naming the option.
 caf::error validate(caf::actor_system& sys, const connection_options& opts);
 
+/// Checks `io_threads` against `io_pool`: at least 1; above 1 only with a
+/// pool offering that many, and not on CAF's test multiplexer (whose
+/// deterministic run covers one I/O thread). Fails with
+/// `errc::invalid_argument`.
+caf::error validate_io_threads(caf::actor_system& sys, const connection_options& opts);
+
 } // namespace tao::detail

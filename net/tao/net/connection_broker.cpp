@@ -127,6 +127,7 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
     return;
   st.phase = broker_phase::finished;
   st.info.budget->close();
+  st.info.budget->retire();
   st.info.clock->broker = nullptr;
   st.info.clock->connection_actor = nullptr;
   if (st.sink_calls > 0) {
@@ -1042,6 +1043,8 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     init.sink = init.setup->make_sink(*init.io, init.info);
   if (!init.sink && !init.ws) {
     // Refused by the sink factory: no sink to notify, just go.
+    init.info.budget->close();
+    init.info.budget->retire();
     init.info.clock->broker = nullptr;
     init.info.clock->connection_actor = nullptr;
     self->close(hdl);

@@ -72,6 +72,19 @@ public:
     return (word_.load(std::memory_order_relaxed) & closed_bit) != 0;
   }
 
+  /// Marks the broker finished (called by it last, after `close`): anything
+  /// sent to it from now on is never read. Handles check this before they
+  /// message the broker, which must not happen once its actor system may be
+  /// gone (an I/O shard of `tao::io_pool`).
+  void retire() noexcept {
+    retired_.store(true, std::memory_order_release);
+  }
+
+  /// True once `retire` was called.
+  bool retired() const noexcept {
+    return retired_.load(std::memory_order_acquire);
+  }
+
   /// Bytes currently queued.
   size_t queued() const noexcept {
     return word_.load(std::memory_order_relaxed) & ~closed_bit;
@@ -95,6 +108,7 @@ private:
   /// Bytes queued, plus `closed_bit`.
   std::atomic<size_t> word_{0};
   std::atomic<bool> blocked_{false};
+  std::atomic<bool> retired_{false};
   size_t high_;
   size_t low_;
 };
