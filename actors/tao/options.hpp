@@ -72,7 +72,8 @@ struct connection_options {
   /// The supervisor that watches the liveness checks below (and restarts a
   /// client by its reconnect policy). Empty, the default: each server and
   /// client makes its own, which ends with it. Give one to share it among
-  /// several servers and clients; stop it yourself then.
+  /// several servers and clients; stop it yourself then. Must stay empty
+  /// with `io_threads` above 1 (each I/O thread has its own).
   tao::supervisor supervisor;
 
   /// I/O threads serving the connections (Netty's worker group size,

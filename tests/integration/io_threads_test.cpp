@@ -371,6 +371,13 @@ BOOST_AUTO_TEST_CASE(io_threads_are_checked_against_the_pool) {
   opts.io_threads = 0;
   res = tao::server::start(*sys, opts);
   BOOST_REQUIRE(!res);
+  // A shared supervisor would read the clocks of other threads' connections.
+  opts.io_threads = 2;
+  opts.supervisor = *tao::supervisor::spawn(*sys, tao::supervisor_options{});
+  res = tao::server::start(*sys, opts);
+  BOOST_REQUIRE(!res);
+  BOOST_CHECK_NE(render(res.error()).find("supervisor"), std::string::npos);
+  opts.supervisor.stop();
   tao::client_options c;
   c.port = 1;
   c.io_threads = 2;

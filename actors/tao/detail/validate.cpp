@@ -60,6 +60,10 @@ caf::error validate_io_threads(caf::actor_system& sys, const connection_options&
     return invalid("io_threads " + std::to_string(o.io_threads)
                    + " needs an io_pool: declare a tao::io_pool before the actor system and "
                      "set io_pool to it");
+  if (o.supervisor)
+    return invalid("a shared supervisor cannot watch connections on several I/O threads (it "
+                   "reads their clocks on its own thread): leave supervisor empty with "
+                   "io_threads above 1, each I/O thread then gets its own");
   if (o.io_pool->io_threads() < o.io_threads)
     return invalid("io_threads " + std::to_string(o.io_threads) + " exceeds the io_pool's "
                    + std::to_string(o.io_pool->io_threads()));
