@@ -30,8 +30,9 @@ BOOST_AUTO_TEST_CASE(picks_spread_evenly_and_follow_departures) {
 
 BOOST_AUTO_TEST_CASE(admission_never_exceeds_the_limit_under_contention) {
   // One dealer thread assigns sockets; each shard thread admits or refuses
-  // what it was assigned and holds up to 6 connections at once, so that the
-  // shards together (24) press against the limit (16).
+  // what it was assigned and holds up to 6 connections until every shard
+  // thread is through, so that the shards together (24) press against the
+  // limit (16) however the threads are scheduled.
   constexpr size_t shards = 4;
   constexpr size_t max = 16;
   constexpr size_t held_per_shard = 6;
@@ -42,6 +43,7 @@ BOOST_AUTO_TEST_CASE(admission_never_exceeds_the_limit_under_contention) {
   std::atomic<size_t> inside{0};
   std::atomic<bool> over{false};
   std::atomic<size_t> refusals{0};
+  std::atomic<size_t> through{0};
   std::vector<std::thread> threads;
   for (size_t s = 0; s < shards; ++s)
     threads.emplace_back([&, s] {
@@ -68,6 +70,9 @@ BOOST_AUTO_TEST_CASE(admission_never_exceeds_the_limit_under_contention) {
           --held;
         }
       }
+      through.fetch_add(1);
+      while (through.load() < shards)
+        std::this_thread::yield();
       for (; held > 0; --held) {
         inside.fetch_sub(1);
         gate.leave(s);
