@@ -22,6 +22,7 @@
 #include "tao/detail/connection_ids.hpp"
 
 #include "support/event_log.hpp"
+#include "support/loopback.hpp"
 #include "support/test_certs.hpp"
 #include "support/tlv_socket.hpp"
 
@@ -58,27 +59,19 @@ struct placement {
   }
 };
 
-struct fixture {
-  // The pool first: it must outlive the actor system.
+/// The pool of two I/O threads, as a base listed before the actor system's
+/// so that it outlives it.
+struct two_io_threads {
   tao::io_pool pool{2};
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  tao::server srv;
-  tao::test::event_log log;
-  std::shared_ptr<placement> where = std::make_shared<placement>();
+};
 
-  fixture() {
-    tao::log_options quiet;
-    quiet.level = tao::log_level::warn;
-    tao::configure_logging(quiet);
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
+struct fixture : two_io_threads, tao::test::loopback_fixture {
+  tao::server srv;
+  std::shared_ptr<placement> where = std::make_shared<placement>();
 
   ~fixture() {
     if (srv)
       stop();
-    sys.reset();
   }
 
   /// Echoes type 1 and records each connection's thread and first text.
@@ -110,7 +103,7 @@ struct fixture {
   }
 
   void stop() {
-    BOOST_CHECK(tao::stop_gracefully(*sys, srv, 20s));
+    loopback_fixture::stop(srv);
     srv = tao::server{};
   }
 

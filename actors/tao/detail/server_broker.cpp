@@ -132,6 +132,19 @@ void remove_member(server_broker_actor* self,
   maybe_finish_stop(self);
 }
 
+/// Connection `id`'s host said goodbye; it leaves the table once its broker
+/// is down too.
+void host_left(server_broker_actor* self, uint64_t id) {
+  auto& st = self->state;
+  auto b = st.broker_of.find(id);
+  if (b == st.broker_of.end())
+    return;
+  auto i = st.brokers.find(b->second);
+  i->second.left = true;
+  if (i->second.broker_down)
+    remove_member(self, i);
+}
+
 void begin_stop(server_broker_actor* self) {
   auto& st = self->state;
   if (st.stopping)
@@ -306,13 +319,7 @@ caf::behavior server_behavior(server_broker_actor* self, server_broker_config cf
         st.meter.refused("tls");
       }
       st.conns.erase(id);
-      auto b = st.broker_of.find(id);
-      if (b == st.broker_of.end())
-        return;
-      auto i = st.brokers.find(b->second);
-      i->second.left = true;
-      if (i->second.broker_down)
-        remove_member(self, i);
+      host_left(self, id);
     },
     [self](unserved_atom, uint64_t id, const caf::error& reason) {
       // A connection that never reached on_connect (no left_atom follows).
@@ -321,13 +328,7 @@ caf::behavior server_behavior(server_broker_actor* self, server_broker_config cf
         ++st.stats.tls_failures;
         st.meter.refused("tls");
       }
-      auto b = st.broker_of.find(id);
-      if (b == st.broker_of.end())
-        return;
-      auto i = st.brokers.find(b->second);
-      i->second.left = true;
-      if (i->second.broker_down)
-        remove_member(self, i);
+      host_left(self, id);
     },
     [self](metrics_tick_atom) {
       auto& st = self->state;
