@@ -25,9 +25,11 @@ namespace tao {
 /// the user's `caf::actor_system`, so that it is destroyed after it, and
 /// stop every server and client using it before that (as without a pool):
 ///
+/// @code
 ///   tao::io_pool pool{cfg.server.io_threads};   // first
 ///   caf::actor_system sys{cfg};                 // then the user's system
 ///   opts.io_pool = &pool;
+/// @endcode
 ///
 /// Construction and destruction are not thread-safe; `shard` is.
 class io_pool {
