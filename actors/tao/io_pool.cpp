@@ -35,11 +35,7 @@ io_pool::io_pool(size_t io_threads, const configure_fn& configure) {
     shards_.push_back(std::make_unique<shard_system>(configure));
 }
 
-io_pool::~io_pool() {
-  // The last shard first: the order is immaterial once nothing runs there.
-  while (!shards_.empty())
-    shards_.pop_back();
-}
+io_pool::~io_pool() = default;
 
 caf::actor_system& io_pool::shard(size_t i) const {
   if (i == 0 || i > shards_.size())

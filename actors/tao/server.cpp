@@ -25,6 +25,45 @@ spdlog::logger& server_log() {
   return log;
 }
 
+/// A listener of the user's middleman on `options.host:port`; fails with
+/// `errc::network_failure` naming the address.
+caf::expected<caf::io::doorman_ptr> listen(caf::actor_system& sys, const server_options& options,
+                                           uint16_t port) {
+  auto doorman =
+    sys.middleman().backend().new_tcp_doorman(port, options.host.c_str(), options.reuse_address);
+  if (!doorman)
+    return protocol::make_error(errc::network_failure, "cannot listen on " + options.host + ":"
+                                                         + std::to_string(port) + ": "
+                                                         + protocol::render(doorman.error()));
+  return doorman;
+}
+
+/// The server with one I/O thread: one broker accepting on its doormen.
+caf::expected<server> start_on_one_thread(caf::actor_system& sys,
+                                          std::shared_ptr<const server_options> options,
+                                          std::shared_ptr<net::tls_context> tls,
+                                          std::shared_ptr<net::websocket_context> websocket) {
+  detail::server_broker_config cfg;
+  auto main = listen(sys, *options, options->port);
+  if (!main)
+    return main.error();
+  cfg.port = (*main)->port();
+  cfg.main = std::move(*main);
+  if (options->websocket_port >= 0) {
+    auto ws = listen(sys, *options, static_cast<uint16_t>(options->websocket_port));
+    if (!ws)
+      return ws.error();
+    cfg.ws_port = (*ws)->port();
+    cfg.ws = std::move(*ws);
+  }
+  auto port = cfg.port;
+  auto ws_port = cfg.ws_port;
+  cfg.options = options;
+  cfg.tls = std::move(tls);
+  cfg.websocket = std::move(websocket);
+  return server{detail::spawn_server_broker(sys, std::move(cfg)), options->codec, port, ws_port};
+}
+
 } // namespace
 
 caf::expected<server> server::start(caf::actor_system& sys, server_options opts) {
@@ -51,52 +90,23 @@ caf::expected<server> server::start(caf::actor_system& sys, server_options opts)
       return ctx.error();
     websocket = std::move(*ctx);
   }
-  auto host = opts.host;
-  auto tls_on = opts.tls.enabled;
-  auto ws_on = opts.transport == transport_kind::websocket;
-  auto io_threads = opts.io_threads;
   auto options = std::make_shared<const server_options>(std::move(opts));
-  caf::expected<server> result = caf::error{};
-  if (io_threads > 1) {
-    result = detail::start_sharded_server(sys, options, std::move(*tls), std::move(websocket));
-  } else {
-    auto& mm = sys.middleman();
-    detail::server_broker_config cfg;
-    auto doorman =
-      mm.backend().new_tcp_doorman(options->port, options->host.c_str(), options->reuse_address);
-    if (!doorman)
-      return protocol::make_error(errc::network_failure, "cannot listen on " + options->host + ":"
-                                                           + std::to_string(options->port) + ": "
-                                                           + protocol::render(doorman.error()));
-    cfg.port = (*doorman)->port();
-    cfg.main = std::move(*doorman);
-    if (options->websocket_port >= 0) {
-      auto ws = mm.backend().new_tcp_doorman(static_cast<uint16_t>(options->websocket_port),
-                                             options->host.c_str(), options->reuse_address);
-      if (!ws)
-        return protocol::make_error(errc::network_failure,
-                                    "cannot listen on " + options->host + ":"
-                                      + std::to_string(options->websocket_port) + ": "
-                                      + protocol::render(ws.error()));
-      cfg.ws_port = (*ws)->port();
-      cfg.ws = std::move(*ws);
-    }
-    auto port = cfg.port;
-    auto ws_port = cfg.ws_port;
-    cfg.options = options;
-    cfg.tls = std::move(*tls);
-    cfg.websocket = std::move(websocket);
-    auto actor = detail::spawn_server_broker(sys, std::move(cfg));
-    result = server{std::move(actor), options->codec, port, ws_port};
-  }
+  auto result =
+    options->io_threads > 1
+      ? detail::start_sharded_server(sys, options, std::move(*tls), std::move(websocket))
+      : start_on_one_thread(sys, options, std::move(*tls), std::move(websocket));
   if (!result)
     return result;
-  auto threads = io_threads > 1 ? " on " + std::to_string(io_threads) + " I/O threads" : "";
-  server_log().info("listening on {}:{}{}{}{}", host, result->port(), ws_on ? " (WebSocket)" : "",
-                    tls_on ? " (TLS)" : "", threads);
+  const auto& o = *options;
+  auto tls_note = o.tls.enabled ? " (TLS)" : "";
+  auto threads =
+    o.io_threads > 1 ? " on " + std::to_string(o.io_threads) + " I/O threads" : std::string{};
+  server_log().info("listening on {}:{}{}{}{}", o.host, result->port(),
+                    o.transport == transport_kind::websocket ? " (WebSocket)" : "", tls_note,
+                    threads);
   if (result->websocket_port() != 0)
-    server_log().info("listening on {}:{} (WebSocket){}", host, result->websocket_port(),
-                      tls_on ? " (TLS)" : "");
+    server_log().info("listening on {}:{} (WebSocket){}", o.host, result->websocket_port(),
+                      tls_note);
   return result;
 }
 

@@ -1,11 +1,10 @@
 #include "tao/detail/broker_setup.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/config_value.hpp>
 
 #include "tao/detail/connection_actor.hpp"
 #include "tao/detail/sent_meter.hpp"
+#include "tao/detail/validate.hpp"
 
 namespace tao::detail {
 
@@ -22,8 +21,7 @@ make_broker_setup(caf::actor_system& sys, std::shared_ptr<const connection_optio
   setup->disconnect_slow_consumers = options->overflow == overflow_policy::disconnect;
   setup->inbound_limit = options->inbound_limit;
   setup->drain_timeout = options->drain_timeout;
-  setup->simulated = caf::get_or(sys.config(), "middleman.network-backend", caf::atom("default"))
-                     == caf::atom("testing");
+  setup->simulated = uses_test_multiplexer(sys);
   setup->owner = owner;
   if (options->metrics)
     setup->on_write = [meter = std::make_shared<sent_meter>(options->metrics, options->codec)](

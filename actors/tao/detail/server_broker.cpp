@@ -176,25 +176,28 @@ void begin_stop(server_broker_actor* self) {
                          stop_timeout_atom::value);
 }
 
+/// Closes an accepted connection at once, counted under `reason`.
+void refuse(server_broker_actor* self, caf::io::connection_handle hdl, uint64_t& counter,
+            const char* reason) {
+  auto& st = self->state;
+  ++counter;
+  st.meter.refused(reason);
+  if (st.gate)
+    st.gate->unassign(st.shard);
+  self->close(hdl);
+}
+
 /// Admits an accepted connection (or refuses it) and forks its broker.
 void admit(server_broker_actor* self, caf::io::connection_handle hdl, bool websocket) {
   auto& st = self->state;
   if (st.stopping) {
     // The listener is closing; a connection that slipped in meanwhile is
     // not a max_connections refusal.
-    ++st.stats.refused_stopping;
-    st.meter.refused("stopping");
-    if (st.gate)
-      st.gate->unassign(st.shard);
-    self->close(hdl);
+    refuse(self, hdl, st.stats.refused_stopping, "stopping");
     return;
   }
   if (st.gate ? !st.gate->try_enter() : st.brokers.size() >= st.options->max_connections) {
-    ++st.stats.refused_max_connections;
-    st.meter.refused("max_connections");
-    if (st.gate)
-      st.gate->unassign(st.shard);
-    self->close(hdl);
+    refuse(self, hdl, st.stats.refused_max_connections, "max_connections");
     ++st.refusals_not_logged;
     auto now = self->clock().now();
     if (now - st.last_refusal_log >= refusal_log_period) {

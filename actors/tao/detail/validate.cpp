@@ -51,6 +51,11 @@ caf::error validate(caf::actor_system& sys, const connection_options& o) {
   return {};
 }
 
+bool uses_test_multiplexer(caf::actor_system& sys) {
+  return caf::get_or(sys.config(), "middleman.network-backend", caf::atom("default"))
+         == caf::atom("testing");
+}
+
 caf::error validate_io_threads(caf::actor_system& sys, const connection_options& o) {
   if (o.io_threads == 0)
     return invalid("io_threads must be positive");
@@ -67,8 +72,7 @@ caf::error validate_io_threads(caf::actor_system& sys, const connection_options&
   if (o.io_pool->io_threads() < o.io_threads)
     return invalid("io_threads " + std::to_string(o.io_threads) + " exceeds the io_pool's "
                    + std::to_string(o.io_pool->io_threads()));
-  if (caf::get_or(sys.config(), "middleman.network-backend", caf::atom("default"))
-      == caf::atom("testing"))
+  if (uses_test_multiplexer(sys))
     return invalid("io_threads above 1 needs real sockets, not CAF's test multiplexer");
   return {};
 }

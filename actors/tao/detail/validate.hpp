@@ -13,6 +13,9 @@ namespace tao::detail {
 /// table's registration error), naming the option.
 caf::error validate(caf::actor_system& sys, const connection_options& opts);
 
+/// True if `sys` runs on CAF's test multiplexer (the deterministic tests).
+bool uses_test_multiplexer(caf::actor_system& sys);
+
 /// Checks `io_threads` against `io_pool`: at least 1; above 1 only with a
 /// pool offering that many, and not on CAF's test multiplexer (whose
 /// deterministic run covers one I/O thread). Fails with
