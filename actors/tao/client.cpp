@@ -294,17 +294,19 @@ caf::expected<client> client::start(caf::actor_system& sys, client_options opts)
   }
   auto outlet = std::make_shared<detail::client_outlet>(opts.offline, opts.high_water_mark,
                                                         opts.reconnect.enabled);
+  // Clients take the I/O threads in turn; each connection (and every
+  // reconnection of it) stays on the one it got and counts into its metrics.
+  auto* io_sys = &sys;
+  if (opts.io_threads > 1) {
+    static std::atomic<size_t> next_shard{0};
+    auto shard = next_shard.fetch_add(1, std::memory_order_relaxed) % opts.io_threads;
+    if (shard > 0) {
+      io_sys = &opts.io_pool->shard(shard);
+      opts.metrics = metrics::for_shard(opts.metrics, shard);
+    }
+  }
   auto options = std::make_shared<const client_options>(std::move(opts));
   auto codec = options->codec;
-  // Clients take the I/O threads in turn; each connection (and every
-  // reconnection of it) stays on the one it got.
-  auto* io_sys = &sys;
-  if (options->io_threads > 1) {
-    static std::atomic<size_t> next_shard{0};
-    auto shard = next_shard.fetch_add(1, std::memory_order_relaxed) % options->io_threads;
-    if (shard > 0)
-      io_sys = &options->io_pool->shard(shard);
-  }
   auto actor = sys.spawn(client_behavior, std::move(options), std::move(*tls), std::move(websocket),
                          outlet, io_sys);
   return client{std::move(actor), std::move(codec), std::move(outlet)};

@@ -3,15 +3,18 @@
 #include <exception>
 #include <vector>
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include "tao/detail/log.hpp"
+#include "tao/detail/metric_families_merge.hpp"
 #include "tao/protocol/error.hpp"
 
 namespace tao {
@@ -26,6 +29,21 @@ auto& add(Builder&& builder, prometheus::Registry& reg, const char* name, const 
 }
 
 } // namespace
+
+/// What the exposer collects: the metrics with their shards added up. The
+/// exposer holds it weakly; it lives as long as the metrics.
+class metrics::merged_view : public prometheus::Collectable {
+public:
+  explicit merged_view(const metrics& m) : metrics_(m) {
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    return metrics_.collect();
+  }
+
+private:
+  const metrics& metrics_;
+};
 
 const std::vector<double>& metrics::handler_buckets() {
   static const std::vector<double> buckets{1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3,
@@ -92,7 +110,8 @@ caf::error metrics::serve(const std::string& address) {
     return protocol::make_error(errc::network_failure,
                                 "cannot serve metrics on " + address + ": " + ex.what());
   }
-  exposer_->RegisterCollectable(registry_);
+  merged_ = std::make_shared<merged_view>(*this);
+  exposer_->RegisterCollectable(merged_);
   detail::logger("tao.metrics")
     .info("serving metrics on http://{}/metrics (port {})", address, port());
   return {};
@@ -106,7 +125,32 @@ uint16_t metrics::port() const {
 }
 
 std::string metrics::text() const {
-  return prometheus::TextSerializer{}.Serialize(registry_->Collect());
+  return prometheus::TextSerializer{}.Serialize(collect());
+}
+
+std::vector<prometheus::MetricFamily> metrics::collect() const {
+  auto all = registry_->Collect();
+  std::vector<metrics_ptr> shards;
+  {
+    std::lock_guard<std::mutex> guard{shards_mtx_};
+    shards = shards_;
+  }
+  for (const auto& shard : shards)
+    if (shard)
+      detail::merge_metric_families(all, shard->collect());
+  return all;
+}
+
+metrics_ptr metrics::for_shard(const metrics_ptr& m, size_t shard) {
+  if (!m || shard == 0)
+    return m;
+  std::lock_guard<std::mutex> guard{m->shards_mtx_};
+  if (m->shards_.size() < shard)
+    m->shards_.resize(shard);
+  auto& share = m->shards_[shard - 1];
+  if (!share)
+    share = std::make_shared<metrics>();
+  return share;
 }
 
 } // namespace tao

@@ -2,11 +2,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 
 namespace prometheus {
+struct MetricFamily;
 class Registry;
 class Exposer;
 class Counter;
@@ -26,7 +29,18 @@ namespace tao {
 /// once per activation (a batch of frames), not per frame, and per-type
 /// counters are resolved once per connection.
 ///
+/// With several I/O threads (`tao::io_pool`), each I/O shard counts into a
+/// registry of its own (`for_shard`), so no counter, histogram lock or cache
+/// line is shared between shards; `text()` and the served endpoint add the
+/// shards' series up at scrape time and show the same series as one thread
+/// would.
+///
 /// Thread-safe: all members may be called from any thread.
+class metrics;
+
+/// Shared handle on a metrics registry; null means no metrics.
+using metrics_ptr = std::shared_ptr<metrics>;
+
 class metrics {
 public:
   /// A fresh registry with every tao metric (see docs/operations.md).
@@ -46,8 +60,16 @@ public:
   /// The port `serve` bound, or 0.
   uint16_t port() const;
 
-  /// The current metrics in the Prometheus text format.
+  /// The current metrics in the Prometheus text format, the shards' series
+  /// added up (see `for_shard`).
   std::string text() const;
+
+  /// The metrics I/O shard `shard` of a server or client counts into: `m`
+  /// itself for shard 0 (and null for null `m`), else a registry of its own
+  /// made on first use and kept by `m`, whose series `m`'s `text()` and
+  /// endpoint add to its own. Used by the framework when it spreads
+  /// connections over I/O threads; thread-safe.
+  static metrics_ptr for_shard(const metrics_ptr& m, size_t shard);
 
   /// The underlying registry, to add application metrics next to tao's.
   std::shared_ptr<prometheus::Registry> registry() const noexcept {
@@ -105,12 +127,18 @@ public:
   static const std::vector<double>& handler_buckets();
 
 private:
+  class merged_view;
+
+  /// This registry's families with every shard's added up.
+  std::vector<prometheus::MetricFamily> collect() const;
+
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<families> families_;
+  mutable std::mutex shards_mtx_;
+  /// Shard i's metrics at index i - 1.
+  std::vector<metrics_ptr> shards_;
+  std::shared_ptr<merged_view> merged_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
-
-/// Shared handle on a metrics registry; null means no metrics.
-using metrics_ptr = std::shared_ptr<metrics>;
 
 } // namespace tao

@@ -20,6 +20,8 @@
 #include <openssl/ssl.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include "tao/detail/connection_ids.hpp"
 #include "tao/detail/log.hpp"
@@ -84,6 +86,42 @@ BOOST_AUTO_TEST_CASE(metrics_count_exactly_from_many_threads) {
   for (int t = 0; t < threads_n; ++t)
     BOOST_CHECK_EQUAL(f.frames_out.Add({{"type", std::to_string(2 + t)}}).Value(), writes);
   BOOST_CHECK_EQUAL(f.accepted.Add({}).Value(), threads_n * writes);
+}
+
+BOOST_AUTO_TEST_CASE(shard_metrics_count_apart_while_scraped) {
+  // As on N I/O threads: each thread counts into its own shard's share while
+  // another scrapes the merged text.
+  auto m = std::make_shared<tao::metrics>();
+  constexpr int events = 2000;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> text_ok{true};
+  std::thread scraper{[&] {
+    while (!stop)
+      if (m->text().find("\ntao_handler_duration_seconds_count ") == std::string::npos)
+        text_ok = false;
+  }};
+  in_parallel([&](int t) {
+    auto share = tao::metrics::for_shard(m, static_cast<size_t>(t));
+    auto& frames = share->family().frames_in.Add({{"type", "1"}});
+    auto& open = share->family().connections.Add({});
+    auto& latency = share->family().handler_seconds.Add({}, tao::metrics::handler_buckets());
+    for (int i = 0; i < events; ++i) {
+      frames.Increment();
+      open.Increment();
+      latency.Observe(1e-3);
+    }
+  });
+  stop = true;
+  scraper.join();
+  BOOST_CHECK(text_ok);
+  auto text = m->text();
+  auto has = [&](const std::string& sample) {
+    return text.find("\n" + sample + "\n") != std::string::npos;
+  };
+  auto total = std::to_string(threads_n * events);
+  BOOST_CHECK(has("tao_frames_received_total{type=\"1\"} " + total));
+  BOOST_CHECK(has("tao_connections " + total));
+  BOOST_CHECK(has("tao_handler_duration_seconds_count " + total));
 }
 
 BOOST_AUTO_TEST_CASE(loggers_keep_logging_while_reconfigured) {

@@ -8,11 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <caf/scoped_actor.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include "tao/all.hpp"
 #include "tao/metrics.hpp"
@@ -133,6 +140,85 @@ BOOST_AUTO_TEST_CASE(a_known_workload_scraped_over_http) {
   } else {
     BOOST_TEST_MESSAGE("promtool not installed: format check skipped");
   }
+  stop(*srv);
+}
+
+BOOST_AUTO_TEST_CASE(shards_count_apart_and_scrape_as_one) {
+  auto m = std::make_shared<tao::metrics>();
+  BOOST_CHECK(tao::metrics::for_shard(nullptr, 1) == nullptr);
+  BOOST_CHECK(tao::metrics::for_shard(m, 0) == m);
+  auto one = tao::metrics::for_shard(m, 1);
+  auto three = tao::metrics::for_shard(m, 3);
+  BOOST_REQUIRE(one && three && one != m && three != one);
+  BOOST_CHECK(tao::metrics::for_shard(m, 1) == one);
+  // Each share has its own series: counting in one leaves the others alone.
+  m->family().frames_in.Add({{"type", "1"}}).Increment(2);
+  one->family().frames_in.Add({{"type", "1"}}).Increment(3);
+  three->family().frames_in.Add({{"type", "1"}}).Increment(5);
+  three->family().frames_in.Add({{"type", "9"}}).Increment(7);
+  BOOST_CHECK_EQUAL(m->family().frames_in.Add({{"type", "1"}}).Value(), 2);
+  one->family().connections.Add({}).Increment(4);
+  three->family().connections.Add({}).Decrement(1);
+  m->family().handler_seconds.Add({}, tao::metrics::handler_buckets()).Observe(2e-6);
+  three->family().handler_seconds.Add({}, tao::metrics::handler_buckets()).Observe(2e-6);
+  three->family().handler_seconds.Add({}, tao::metrics::handler_buckets()).Observe(0.2);
+  BOOST_REQUIRE(!m->serve("127.0.0.1:0"));
+  for (const auto& text : {m->text(), scrape(m->port())}) {
+    BOOST_TEST_MESSAGE(text);
+    BOOST_CHECK_EQUAL(sample(text, "tao_frames_received_total{type=\"1\"}"), 10);
+    BOOST_CHECK_EQUAL(sample(text, "tao_frames_received_total{type=\"9\"}"), 7);
+    BOOST_CHECK_EQUAL(sample(text, "tao_connections"), 3);
+    BOOST_CHECK_EQUAL(sample(text, "tao_handler_duration_seconds_count"), 3);
+    BOOST_CHECK_EQUAL(sample(text, "tao_handler_duration_seconds_bucket{le=\"5e-06\"}"), 2);
+    BOOST_CHECK_EQUAL(sample(text, "tao_handler_duration_seconds_bucket{le=\"0.5\"}"), 3);
+    BOOST_CHECK_EQUAL(sample(text, "tao_heartbeats_sent_total"), 0);
+    // One series per name and labels, as from a single registry.
+    std::istringstream in{text};
+    size_t connections_lines = 0;
+    size_t type_1_lines = 0;
+    for (std::string line; std::getline(in, line);) {
+      connections_lines += line.rfind("tao_connections ", 0) == 0 ? 1 : 0;
+      type_1_lines += line.rfind("tao_frames_received_total{type=\"1\"}", 0) == 0 ? 1 : 0;
+    }
+    BOOST_CHECK_EQUAL(connections_lines, 1u);
+    BOOST_CHECK_EQUAL(type_1_lines, 1u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(connections_on_every_io_thread_add_up) {
+  auto m = std::make_shared<tao::metrics>();
+  tao::server_options opts;
+  opts.metrics = m;
+  opts.handlers.on<echo_message>([](tao::connection& c, const echo_message& msg) { c.write(msg); });
+  auto srv = tao::server::start(*sys, tao::test::with_test_io_threads(std::move(opts)));
+  BOOST_REQUIRE(srv);
+  // Four connections: on two I/O threads, two of them on each.
+  constexpr int peers_n = 4;
+  constexpr int frames = 10;
+  std::vector<std::unique_ptr<tlv_socket>> peers;
+  for (int p = 0; p < peers_n; ++p) {
+    peers.push_back(std::make_unique<tlv_socket>(srv->port()));
+    BOOST_REQUIRE(peers.back()->fd() >= 0);
+    for (int i = 0; i < frames; ++i)
+      BOOST_REQUIRE(peers.back()->send(1, "abc"));
+  }
+  for (auto& peer : peers)
+    for (int i = 0; i < frames; ++i)
+      BOOST_REQUIRE(peer->read());
+  auto text = m->text();
+  BOOST_TEST_MESSAGE(text);
+  BOOST_CHECK_EQUAL(sample(text, "tao_connections"), peers_n);
+  BOOST_CHECK_EQUAL(sample(text, "tao_connections_accepted_total"), peers_n);
+  BOOST_CHECK_EQUAL(sample(text, "tao_frames_sent_total{type=\"1\"}"), peers_n * frames);
+  BOOST_CHECK_EQUAL(sample(text, "tao_sent_bytes_total{type=\"1\"}"), peers_n * frames * 11);
+  // Frames received are published once per activation, which may come after
+  // the echo: wait until all are counted.
+  for (int i = 0;
+       i < 500 && sample(m->text(), "tao_frames_received_total{type=\"1\"}") < peers_n * frames;
+       ++i)
+    std::this_thread::sleep_for(10ms);
+  BOOST_CHECK_EQUAL(sample(m->text(), "tao_frames_received_total{type=\"1\"}"), peers_n * frames);
+  peers.clear();
   stop(*srv);
 }
 

@@ -185,6 +185,17 @@ caf::behavior front_behavior(front_actor* self, std::shared_ptr<front_wiring> wi
   };
 }
 
+/// Shard `shard`'s options: the server's, counting into the shard's own
+/// metrics so that no counter is shared between I/O threads.
+std::shared_ptr<const server_options>
+options_of_shard(const std::shared_ptr<const server_options>& options, size_t shard) {
+  if (!options->metrics || shard == 0)
+    return options;
+  auto copy = std::make_shared<server_options>(*options);
+  copy->metrics = metrics::for_shard(options->metrics, shard);
+  return copy;
+}
+
 } // namespace
 
 caf::expected<tao::server> start_sharded_server(caf::actor_system& sys,
@@ -214,7 +225,7 @@ caf::expected<tao::server> start_sharded_server(caf::actor_system& sys,
   tao::server handle{front, options->codec, main->port, ws_port};
   for (size_t i = 0; i < n; ++i) {
     server_broker_config cfg;
-    cfg.options = options;
+    cfg.options = options_of_shard(options, i);
     cfg.tls = tls;
     cfg.websocket = websocket;
     cfg.ws_listener = listeners.size() > 1;
