@@ -70,6 +70,7 @@ tsan: deps
 
 # API reference from the /// comments into build/docs/html; warnings fail.
 docs: deps
+	mkdir -p build/docs
 	doxygen docs/Doxyfile
 
 clean:

@@ -21,6 +21,11 @@ class Family;
 
 namespace tao {
 
+class metrics;
+
+/// Shared handle on a metrics registry; null means no metrics.
+using metrics_ptr = std::shared_ptr<metrics>;
+
 /// Prometheus metrics of tao's servers and clients (prometheus-cpp). One
 /// object may serve any number of servers and clients: give each the same
 /// `metrics_ptr` in its options and their counts add up.
@@ -36,11 +41,6 @@ namespace tao {
 /// would.
 ///
 /// Thread-safe: all members may be called from any thread.
-class metrics;
-
-/// Shared handle on a metrics registry; null means no metrics.
-using metrics_ptr = std::shared_ptr<metrics>;
-
 class metrics {
 public:
   /// A fresh registry with every tao metric (see docs/operations.md).
