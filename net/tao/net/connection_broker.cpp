@@ -12,6 +12,7 @@
 
 #include "tao/net/atoms.hpp"
 #include "tao/net/socket_ops.hpp"
+#include "tao/protocol/append_bytes.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/heartbeat.hpp"
 #include "tao/protocol/message.hpp"
@@ -266,7 +267,7 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     // CAF's test multiplexer never acknowledges writes: its output buffer
     // stands for the kernel, so the bytes count as written once there.
     auto n = bytes.size();
-    self->wr_buf(st.hdl).insert(self->wr_buf(st.hdl).end(), bytes.begin(), bytes.end());
+    protocol::append_bytes(self->wr_buf(st.hdl), bytes.data(), bytes.size());
     self->flush(st.hdl);
     st.info.budget->release(n);
     st.bytes_handed_over += n;
@@ -290,7 +291,7 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   if (buf.empty())
     buf.swap(bytes);
   else
-    buf.insert(buf.end(), bytes.begin(), bytes.end());
+    protocol::append_bytes(buf, bytes.data(), bytes.size());
   self->flush(st.hdl);
 }
 

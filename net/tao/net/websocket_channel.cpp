@@ -9,6 +9,7 @@
 #include <wslay/wslay.h>
 
 #include "tao/net/websocket_handshake.hpp"
+#include "tao/protocol/append_bytes.hpp"
 #include "tao/protocol/byte_order.hpp"
 #include "tao/protocol/error.hpp"
 
@@ -112,8 +113,7 @@ struct websocket_events {
 
   static ssize_t append(void* user, const uint8_t* data, size_t len) {
     auto& wire = *self(user).wire_;
-    auto* p = reinterpret_cast<const char*>(data);
-    wire.insert(wire.end(), p, p + len);
+    protocol::append_bytes(wire, data, len);
     return static_cast<ssize_t>(len);
   }
 
@@ -171,7 +171,7 @@ struct websocket_events {
         --n;
       }
     }
-    ch.payload_.insert(ch.payload_.end(), p, p + n);
+    protocol::append_bytes(ch.payload_, p, n);
   }
 
   static void message(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user) {

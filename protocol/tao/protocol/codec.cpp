@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tao/protocol/append_bytes.hpp"
 #include "tao/protocol/byte_order.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/header_decoder.hpp"
@@ -14,7 +15,7 @@ codec::~codec() = default;
 
 caf::error codec::encode(int32_t type, std::string_view payload, byte_buffer& out) const {
   auto start = begin_frame(out);
-  out.insert(out.end(), payload.begin(), payload.end());
+  append_bytes(out, payload.data(), payload.size());
   return end_frame(type, out, start);
 }
 
@@ -138,11 +139,14 @@ bool tlv_codec::encode_into(int32_t type, std::string_view payload, byte_buffer&
   char header[tlv_header_size];
   store_le32(header, static_cast<uint32_t>(type));
   store_le32(header + 4, static_cast<uint32_t>(payload.size()));
-  // Two inserts: measured cheaper than resize + copies (resize zero-fills
+  // Two appends: measured cheaper than resize + copies (resize zero-fills
   // through an out-of-line call and a memset) and than staging header and
-  // payload on the stack for one insert.
+  // payload on the stack for one insert. The payload lands 8 bytes after
+  // the header; when its source has the same page offset as `out`, one
+  // large memcpy would take glibc's slow `rep movsb` case, which
+  // append_bytes avoids.
   out.insert(out.end(), header, header + tlv_header_size);
-  out.insert(out.end(), payload.begin(), payload.end());
+  append_bytes(out, payload.data(), payload.size());
   return true;
 }
 

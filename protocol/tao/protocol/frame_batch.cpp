@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "tao/protocol/append_bytes.hpp"
+
 namespace tao::protocol {
 
 void frame_batch::clear() noexcept {
@@ -29,7 +31,7 @@ void frame_batch::reserve_shared(size_t n) {
 void frame_batch::copy_in(int32_t type, const char* data, size_t size) {
   auto& shared = buffers_[0];
   auto offset = shared.size();
-  shared.insert(shared.end(), data, data + size);
+  append_bytes(shared, data, size);
   entries_.push_back({type, 0, offset, size});
   payload_bytes_ += size;
 }
@@ -79,7 +81,7 @@ void frame_batch::own() {
       continue;
     const auto* data = reinterpret_cast<const char*>(e.offset);
     auto offset = shared.size();
-    shared.insert(shared.end(), data, data + e.size);
+    append_bytes(shared, data, e.size);
     e.buffer = 0;
     e.offset = offset;
   }

@@ -7,6 +7,7 @@
 
 #include <caf/error.hpp>
 
+#include "tao/protocol/append_bytes.hpp"
 #include "tao/protocol/decoder.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/frame.hpp"
@@ -43,7 +44,7 @@ public:
     while (pos != end) {
       if (in_payload_) {
         auto n = std::min(need_, static_cast<size_t>(end - pos));
-        partial_.insert(partial_.end(), pos, pos + n);
+        append_bytes(partial_, pos, n);
         pos += n;
         need_ -= n;
         if (need_ == 0) {
@@ -100,7 +101,7 @@ private:
     need_ = hdr.length - avail;
     partial_.clear();
     partial_.reserve(hdr.length);
-    partial_.insert(partial_.end(), pos, end);
+    append_bytes(partial_, pos, static_cast<size_t>(end - pos));
     pos = end;
     return {};
   }

@@ -7,6 +7,7 @@
 
 #include <caf/error.hpp>
 
+#include "tao/protocol/append_bytes.hpp"
 #include "tao/protocol/bounded_deserializer.hpp"
 #include "tao/protocol/error.hpp"
 #include "tao/protocol/finite_serializer.hpp"
@@ -24,7 +25,7 @@ struct raw_payload {
   template <class T>
   static caf::error encode(const T& x, byte_buffer& out) {
     const auto& bytes = x.*Member;
-    out.insert(out.end(), bytes.begin(), bytes.end());
+    append_bytes(out, bytes.data(), bytes.size());
     return {};
   }
 
@@ -36,18 +37,15 @@ struct raw_payload {
   }
 
   /// Assigns `bytes` to the member; cannot fail (but for `std::bad_alloc`).
-  /// A `std::string` member is cleared and appended to, libstdc++'s short
-  /// path when its buffer is large enough (`assign` takes the general
-  /// `replace` path).
+  /// The member is cleared and appended to (`append_bytes`): for a
+  /// `std::string` libstdc++'s short path when its buffer is large enough
+  /// (`assign` takes the general `replace` path), and for any member no
+  /// slow `rep movsb` copy of a large payload.
   template <class T>
   static void assign(T& x, std::string_view bytes) {
     auto& member = x.*Member;
-    if constexpr (std::is_same_v<std::decay_t<decltype(member)>, std::string>) {
-      member.clear();
-      member.append(bytes.data(), bytes.size());
-    } else {
-      member.assign(bytes.begin(), bytes.end());
-    }
+    member.clear();
+    append_bytes(member, bytes.data(), bytes.size());
   }
 
   /// The payload bytes of `x` as they go on the wire (the member itself),
@@ -91,7 +89,7 @@ struct raw_view_payload {
   template <class T>
   static caf::error encode(const T& x, byte_buffer& out) {
     std::string_view bytes = x.*Member;
-    out.insert(out.end(), bytes.begin(), bytes.end());
+    append_bytes(out, bytes.data(), bytes.size());
     return {};
   }
 
