@@ -242,6 +242,41 @@ BOOST_AUTO_TEST_CASE(close_after_writes_delivers_them_first) {
   });
 }
 
+// The writes of one handler call count against the high-water mark as they
+// are made: queued_bytes, writable and the refusal see them, and the queue
+// stays within the mark plus one frame.
+BOOST_AUTO_TEST_CASE(writes_of_one_handler_count_against_the_high_water_mark) {
+  for_each_dispatch([](server_fixture& fix) {
+    constexpr size_t payload = 1000;
+    constexpr size_t framed = payload + 8;
+    auto opts = fix.options();
+    opts.high_water_mark = 4096;
+    opts.low_water_mark = 1024;
+    opts.overflow = tao::overflow_policy::would_block;
+    opts.handlers = tao::handlers{};
+    BOOST_REQUIRE(!opts.handlers.on<echo_message>([](tao::connection& c, const echo_message&) {
+      size_t accepted = 0;
+      caf::error err;
+      while (!(err = c.write(echo_message{std::string(payload, 'x')}))) {
+        ++accepted;
+        BOOST_CHECK_EQUAL(c.queued_bytes(), accepted * framed);
+        BOOST_REQUIRE_LT(accepted, 100u);
+      }
+      BOOST_CHECK(tao::protocol::is(err, errc::would_block));
+      // 4 x 1008 = 4032 bytes are below the mark; the fifth write crosses it.
+      BOOST_CHECK_EQUAL(accepted, 5u);
+      BOOST_CHECK(!c.writable());
+    }));
+    fix.start(std::move(opts));
+    auto conn = fix.connect(fix.acc);
+    fix.send(conn, tlv(1, "go"));
+    std::string expected;
+    for (int i = 0; i < 5; ++i)
+      expected += tlv(1, std::string(payload, 'x'));
+    BOOST_CHECK(fix.take_output(conn) == expected);
+  });
+}
+
 // A write reserved through a connection_ref before a graceful close, but
 // reaching the broker after it, is delivered before the FIN (it was
 // dropped), and the close does not wait for the drain timeout.
