@@ -69,13 +69,33 @@ spdlog::logger& client_log() {
   return log;
 }
 
-void give_up(client_actor* self, const caf::error& reason) {
+/// `reason` with the bytes dropped from the offline queue added to its
+/// context: writes that were accepted and will never be sent are reported,
+/// never lost in silence. The code and category stay those of `reason`.
+caf::error with_dropped_writes(const caf::error& reason, size_t dropped) {
+  if (dropped == 0 || !reason)
+    return reason;
+  auto note = std::to_string(dropped) + " bytes written while offline not delivered";
+  const auto& ctx = reason.context();
+  if (ctx.empty())
+    return caf::error{reason.code(), reason.category(), caf::make_message(std::move(note))};
+  if (ctx.match_elements<std::string>())
+    return caf::error{reason.code(), reason.category(),
+                      caf::make_message(ctx.get_as<std::string>(0) + "; " + note)};
+  return reason; // a context of another shape: the log line still says it
+}
+
+void give_up(client_actor* self, const caf::error& last_error) {
   auto& st = self->state;
   const auto& o = *st.options;
-  client_log().warn("giving up on {}:{}: {}", o.host, o.port, protocol::render(reason));
+  auto dropped = st.outlet->shut();
+  auto reason = with_dropped_writes(last_error, dropped);
+  auto text = protocol::render(reason);
+  if (dropped > 0 && text.find("written while offline") == std::string::npos)
+    text += "; " + std::to_string(dropped) + " bytes written while offline not delivered";
+  client_log().warn("giving up on {}:{}: {}", o.host, o.port, text);
   st.meter.gave_up();
   st.meter.finish();
-  st.outlet->shut();
   if (o.on_give_up)
     o.on_give_up(reason);
   self->quit();
@@ -249,7 +269,12 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       auto& st = self->state;
       auto was = st.current;
       st.current = phase::closing;
-      st.outlet->shut();
+      if (auto dropped = st.outlet->shut(); dropped > 0) {
+        // Closed on purpose while offline: the queue cannot go anywhere.
+        const auto& o = *st.options;
+        client_log().warn("{}:{}: closed with {} bytes written while offline not delivered", o.host,
+                          o.port, dropped);
+      }
       caf::anon_send(st.supervisor.actor(), forget_atom::value, caf::actor_cast<caf::actor>(self));
       if (was == phase::connected)
         st.conn.close();

@@ -49,8 +49,10 @@ struct client_options : connection_options {
   /// Called before each reconnect attempt with its number (1-based), the
   /// delay before it, and the error that caused it.
   std::function<void(unsigned attempt, caf::timespan delay, const caf::error&)> on_reconnecting;
-  /// Called when the client stops trying, with the last error. The client
-  /// actor then terminates.
+  /// Called when the client stops trying, with the last error. Writes still
+  /// in the offline queue are dropped then, and the error's context says
+  /// how many bytes ("...; 28 bytes written while offline not delivered"),
+  /// its code staying the last error's. The client actor then terminates.
   std::function<void(const caf::error&)> on_give_up;
 };
 

@@ -103,6 +103,29 @@ BOOST_AUTO_TEST_CASE(full_jitter_stays_within_bounds) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(giving_up_reports_the_writes_it_drops) {
+  auto opts = options();
+  opts.reconnect.enabled = true;
+  opts.reconnect.jitter = false;
+  opts.reconnect.initial_delay = 1s;
+  opts.reconnect.max_attempts = 1;
+  caf::error reason;
+  opts.on_give_up = [&reason](const caf::error& err) {
+    reason = err;
+  };
+  start(std::move(opts)); // nothing listens: the first attempt failed
+  BOOST_REQUIRE(!cli.write(echo_message{"lost 1"}));
+  BOOST_REQUIRE(!cli.write(echo_message{"lost 2"}));
+  advance(5s); // the second attempt fails too: give up
+  BOOST_REQUIRE(reason);
+  // The code is the last attempt's; the context adds two 14-byte frames.
+  BOOST_CHECK(tao::protocol::is(reason, tao::protocol::errc::network_failure));
+  auto text = tao::protocol::render(reason);
+  BOOST_CHECK_MESSAGE(
+    text.find("; 28 bytes written while offline not delivered") != std::string::npos, text);
+  BOOST_CHECK(tao::protocol::is(cli.write(echo_message{"after"}), tao::protocol::errc::closed));
+}
+
 BOOST_AUTO_TEST_CASE(attempts_are_single_flight_and_counted) {
   auto opts = options();
   opts.reconnect.enabled = true;
