@@ -88,7 +88,7 @@ closed_port() {
 # 1. Every CAF program: help, stray arguments, unknown options.
 caf_programs=(tao-echo-server tao-echo-client tao-chat-server tao-chat-client tao-chat-node
               tao-tls-echo tao-reconnecting-client tao-heartbeat tao-max-connections tao-timers
-              tao-compose-with-caf tao-bench-server tao-soak-server)
+              tao-compose-with-caf tao-kv-server tao-bench-server tao-soak-server)
 for p in tao-protobuf-chat tao-flatbuffers-chat; do
   [ -x "$bin/$p" ] && caf_programs+=("$p")
 done
