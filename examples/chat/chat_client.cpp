@@ -164,7 +164,13 @@ int main(int argc, char** argv) {
       last.text = line;
       last.echoed = false;
     }
-    cli->write(chat_message{line});
+    if (auto err = cli->write(chat_message{line})) {
+      // Never drop a line in silence: say so, and exit 1 at the end.
+      std::cerr << "tao-chat-client: error: line not sent: " << tao::protocol::render(err)
+                << std::endl;
+      std::lock_guard<std::mutex> guard{last.mtx};
+      last.failed = true;
+    }
   }
   {
     std::unique_lock<std::mutex> guard{last.mtx};
@@ -175,5 +181,14 @@ int main(int argc, char** argv) {
   }
   tao::stop_gracefully(sys, *cli, std::chrono::seconds(5));
   std::lock_guard<std::mutex> guard{last.mtx};
+  if (!last.failed && !last.text.empty() && !last.echoed) {
+    // The server sends every line back to its sender too: without that
+    // echo nothing says the last line (or the ones queued before it while
+    // reconnecting) reached the room.
+    std::cerr << "tao-chat-client: error: the last line was not confirmed by the server before "
+                 "exit"
+              << std::endl;
+    return 1;
+  }
   return last.failed ? 1 : 0;
 }

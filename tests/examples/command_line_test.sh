@@ -175,6 +175,25 @@ out=$(cat "$work/open-input.out")
 [ "$took" -lt 15 ] || fail "chat client, closed port, open input: took $took s"
 expect 1 "gave up" tao-chat-client --port "$closed" --reconnect --reconnect-max-attempts 2 \
   --reconnect-initial-delay 10ms --reconnect-max-delay 20ms
+# A server that accepts and never answers: the chat client's line never
+# comes back, and it says so and exits 1 rather than report success.
+/usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+with open(sys.argv[1] + ".tmp", "w") as f: f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True: held.append(s.accept()[0])
+' "$work/silent.port" &
+silent=$!
+pids+=("$silent")
+for _ in $(seq 1 200); do [ -s "$work/silent.port" ] && break; sleep 0.05; done
+out=$(printf 'anyone there?\n' | timeout 30 "$bin/tao-chat-client" -p "$(cat "$work/silent.port")" \
+  --connect-timeout 100ms --drain-timeout-ms 100 2>&1)
+rc=$?
+[ "$rc" = 1 ] || fail "chat client, silent server: exit $rc: $out"
+grep -q "last line was not confirmed" <<<"$out" || fail "chat client, silent server: $out"
+kill "$silent" 2>/dev/null
 
 # 6. The chat client and echo client work with the space form.
 "$bin/tao-chat-server" -p 0 >"$work/chat.log" 2>&1 </dev/null &
