@@ -57,6 +57,12 @@ caf::error connection_ref::write_frame(int32_t type, std::string_view payload) c
   return send_bytes(std::move(buf));
 }
 
+caf::error connection_ref::write_admitted(protocol::byte_buffer&& bytes) const {
+  if (!broker_)
+    return protocol::make_error(errc::closed, "invalid connection handle");
+  return send_bytes(std::move(bytes));
+}
+
 caf::error connection_ref::write_encoded(protocol::byte_buffer bytes) const {
   if (auto err = check_writable())
     return err;

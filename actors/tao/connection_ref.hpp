@@ -17,6 +17,10 @@
 
 namespace tao {
 
+namespace detail {
+class client_outlet;
+} // namespace detail
+
 /// A handle on a connection for code outside its handlers: other actors,
 /// rooms, timers of other connections. Copyable and cheap (a few shared
 /// pointers); may be stored and used from any thread.
@@ -124,6 +128,14 @@ public:
   }
 
 private:
+  /// For `write_admitted`.
+  friend class detail::client_outlet;
+
+  /// Queues framed bytes that were admitted elsewhere (a client's offline
+  /// queue, bounded by its own limit) and count as accepted: refused only
+  /// once the connection is closed, never above the high-water mark.
+  caf::error write_admitted(protocol::byte_buffer&& bytes) const;
+
   caf::error check_writable() const;
   caf::error closed_error() const;
   caf::error send_bytes(protocol::byte_buffer&& bytes) const;

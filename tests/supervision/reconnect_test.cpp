@@ -6,6 +6,8 @@
 #include <caf/event_based_actor.hpp>
 
 #include "tao/all.hpp"
+#include "tao/detail/client_outlet.hpp"
+#include "tao/net/atoms.hpp"
 
 #include "support/deterministic.hpp"
 
@@ -166,6 +168,41 @@ BOOST_AUTO_TEST_CASE(lost_connection_reconnects_and_flushes_queued_writes_in_ord
                     tao::test::tlv(1, "b") + tao::test::tlv(1, "c") + tao::test::tlv(1, "d"));
   send(second, tao::test::tlv(1, "back"));
   BOOST_CHECK_EQUAL(count("recv back"), 1u);
+}
+
+// The writers were told the queued bytes were accepted: a connection that is
+// above its high-water mark when the client attaches (on_connect filled it
+// for a peer that does not read yet) still takes all of them, after what is
+// queued already, rather than refusing and dropping them. A probe stands in
+// for the connection's broker.
+BOOST_AUTO_TEST_CASE(offline_queue_goes_out_above_the_high_water_mark) {
+  auto received = std::make_shared<tao::protocol::byte_buffer>();
+  auto broker = sys.spawn([received](caf::event_based_actor*) -> caf::behavior {
+    return {[received](tao::net::write_atom, const tao::protocol::byte_buffer& bytes) {
+      received->insert(received->end(), bytes.begin(), bytes.end());
+    }};
+  });
+  auto budget = std::make_shared<tao::net::outbound_budget>(1024, 256);
+  BOOST_REQUIRE(budget->force_reserve(2000) == tao::net::reserve_status::above_high_water_mark);
+  tao::connection_ref ref{
+    1, broker, broker, tao::protocol::default_codec(), budget, tao::overflow_policy::would_block};
+  BOOST_REQUIRE(
+    tao::protocol::is(ref.write(echo_message{"plain"}), tao::protocol::errc::would_block));
+  tao::detail::client_outlet outlet{tao::offline_writes::queue, 1024, true};
+  std::string expected;
+  for (auto x : {"q1", "q2", "q3"}) {
+    auto frame = tao::test::tlv(1, x);
+    expected += frame;
+    BOOST_CHECK(!outlet.write(tao::protocol::byte_buffer(frame.begin(), frame.end())));
+  }
+  outlet.attach(ref);
+  run();
+  BOOST_CHECK(std::string(received->begin(), received->end()) == expected);
+  BOOST_CHECK_EQUAL(outlet.refused(), 0u);
+  BOOST_CHECK_EQUAL(outlet.offline_bytes(), 0u);
+  BOOST_CHECK_EQUAL(budget->queued(), 2000 + expected.size());
+  caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  run();
 }
 
 BOOST_AUTO_TEST_CASE(no_reconnect_after_deliberate_close) {

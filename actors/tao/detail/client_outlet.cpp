@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "tao/client.hpp"
+#include "tao/protocol/append_bytes.hpp"
 #include "tao/protocol/error.hpp"
 
 namespace tao::detail {
@@ -49,17 +50,16 @@ void client_outlet::attach(const connection_ref& conn) {
     // One write, one reservation: the connection counts every offline byte
     // before its broker sends the first, so a reset in between reports them
     // as lost (frame by frame, a reset after the first frame found nothing
-    // queued and the rest stayed behind), and the queue, admitted within
-    // offline_limit, is not cut at the high-water mark halfway.
+    // queued and the rest stayed behind). The writers were told these bytes
+    // were accepted, within offline_limit: the connection takes them even
+    // above its high-water mark (on_connect may have filled it), so the
+    // bound is the mark plus the offline limit, and nothing is dropped.
     protocol::byte_buffer all;
     all.reserve(offline_bytes_);
     for (const auto& bytes : offline_)
-      all.insert(all.end(), bytes.begin(), bytes.end());
-    auto err = conn.write_encoded(std::move(all));
-    if (err && protocol::is(err, errc::closed))
-      return; // gone already; keep them for the next connection
-    if (err)
-      refused_ += offline_.size();
+      protocol::append_bytes(all, bytes.data(), bytes.size());
+    if (conn.write_admitted(std::move(all)))
+      return; // closed already: keep them for the next connection
     offline_.clear();
     offline_bytes_ = 0;
   }

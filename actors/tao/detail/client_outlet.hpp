@@ -45,8 +45,9 @@ public:
   /// will have is gone.
   caf::error write(protocol::byte_buffer&& bytes);
 
-  /// A connection is up: the offline queue goes to it first, then every
-  /// later write. If it ends while the queue is flushed, what remains stays
+  /// A connection is up: the offline queue goes to it first (whatever its
+  /// high-water mark says: those writes were accepted), then every later
+  /// write. If it ends while the queue is flushed, what remains stays
   /// queued and the outlet stays offline.
   void attach(const connection_ref& conn);
 
