@@ -8,6 +8,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include "tao/detail/tick_clock.hpp"
+
 namespace tao::detail {
 
 traffic_meter::traffic_meter(metrics_ptr m) : metrics_(std::move(m)) {
@@ -33,13 +35,29 @@ traffic_meter::per_type& traffic_meter::slot(int32_t type) {
   return types_.back();
 }
 
-void traffic_meter::handler_time(double seconds) {
+namespace {
+
+/// The handler histogram's bucket bounds in ticks of `tick_clock`, so that a
+/// frame's bucket is found without converting its time.
+const std::vector<uint64_t>& tick_bounds() {
+  static const std::vector<uint64_t> bounds = [] {
+    std::vector<uint64_t> result;
+    for (auto seconds : metrics::handler_buckets())
+      result.push_back(tick_clock::ticks(seconds));
+    return result;
+  }();
+  return bounds;
+}
+
+} // namespace
+
+void traffic_meter::handler_ticks(uint64_t ticks) {
   if (!enabled())
     return;
-  const auto& bounds = metrics::handler_buckets();
-  auto i = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+  const auto& bounds = tick_bounds();
+  auto i = std::lower_bound(bounds.begin(), bounds.end(), ticks) - bounds.begin();
   bucket_counts_[static_cast<size_t>(i)] += 1;
-  latency_sum_ += seconds;
+  latency_ticks_ += ticks;
   ++latency_count_;
 }
 
@@ -59,15 +77,16 @@ void traffic_meter::publish(const connection_stats& stats, size_t timers) {
     t.c_bytes_in->Increment(static_cast<double>(t.bytes_in));
     t.frames_in = t.bytes_in = 0;
   }
-  if (latency_count_ == 1) {
-    // One bucket and the sum instead of an atomic add on every bucket.
-    latency_->Observe(latency_sum_);
-  } else if (latency_count_ > 1) {
-    latency_->ObserveMultiple(bucket_counts_, latency_sum_);
-  }
   if (latency_count_ > 0) {
+    auto seconds = static_cast<double>(latency_ticks_) * tick_clock::seconds_per_tick();
+    if (latency_count_ == 1) {
+      // One bucket and the sum instead of an atomic add on every bucket.
+      latency_->Observe(seconds);
+    } else {
+      latency_->ObserveMultiple(bucket_counts_, seconds);
+    }
     std::fill(bucket_counts_.begin(), bucket_counts_.end(), 0.0);
-    latency_sum_ = 0;
+    latency_ticks_ = 0;
     latency_count_ = 0;
   }
   auto bump = [](prometheus::Counter* c, uint64_t now, uint64_t& before) {

@@ -45,8 +45,8 @@ public:
     }
   }
 
-  /// A handler ran for `seconds`.
-  void handler_time(double seconds);
+  /// A handler ran for `ticks` of `tick_clock`.
+  void handler_ticks(uint64_t ticks);
 
   /// Publishes what was counted since the last call, plus the deltas of the
   /// connection's own counters and its pending timer count.
@@ -69,7 +69,7 @@ private:
   metrics_ptr metrics_;
   std::vector<per_type> types_;
   std::vector<double> bucket_counts_;
-  double latency_sum_ = 0;
+  uint64_t latency_ticks_ = 0;
   size_t latency_count_ = 0;
   connection_stats published_;
   size_t timers_published_ = 0;
