@@ -39,6 +39,7 @@ function addLine(text, kind) {
   const li = document.createElement("li");
   li.textContent = text.replace(/\n$/, "");
   if (kind) li.className = kind;
+  else if (text.startsWith("*** ")) li.className = "gap"; // lines a node could not replay
   else if (text.startsWith("* ")) li.className = "system";
   else if (myNick && text.startsWith(myNick + ": ")) li.className = "mine";
   const log = $("log");
