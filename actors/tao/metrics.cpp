@@ -15,6 +15,7 @@
 
 #include "tao/detail/log.hpp"
 #include "tao/detail/metric_families_merge.hpp"
+#include "tao/detail/tick_clock.hpp"
 #include "tao/protocol/error.hpp"
 
 namespace tao {
@@ -97,6 +98,9 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   for (auto* family : {&f.connections, &f.queued_bytes, &f.timers})
     family->Add({});
   f.handler_seconds.Add({}, handler_buckets());
+  // Handler times are taken in ticks of the tick clock: calibrate it here,
+  // in the thread making the metrics, not on an I/O thread's first frame.
+  detail::tick_clock::seconds_per_tick();
 }
 
 metrics::~metrics() = default;

@@ -17,9 +17,10 @@ namespace tao::detail {
 /// `steady_clock::now()`, which reads the same counter and scales it. Ticks
 /// are only meaningful as differences, converted with `seconds_per_tick`.
 ///
-/// Thread-safe. The first call reads /proc/cpuinfo and the clocksource and
-/// calibrates the counter against `steady_clock` (about 200 microseconds),
-/// once per process.
+/// Thread-safe. The first call reads /proc/cpuinfo and the clocksource;
+/// the first `seconds_per_tick` calibrates the counter against
+/// `steady_clock` (1 ms, a few more on a loaded machine), once per process:
+/// `tao::metrics` does it when it is made, off the I/O threads.
 class tick_clock {
 public:
   /// The current tick count.
