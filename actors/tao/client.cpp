@@ -69,30 +69,34 @@ spdlog::logger& client_log() {
   return log;
 }
 
-/// `reason` with the bytes dropped from the offline queue added to its
-/// context: writes that were accepted and will never be sent are reported,
-/// never lost in silence. The code and category stay those of `reason`.
-caf::error with_dropped_writes(const caf::error& reason, size_t dropped) {
-  if (dropped == 0 || !reason)
-    return reason;
-  auto note = std::to_string(dropped) + " bytes written while offline not delivered";
+/// What a log line or an error says of `dropped` offline bytes that will
+/// never be sent.
+std::string offline_loss(size_t dropped) {
+  return std::to_string(dropped) + " bytes written while offline not delivered";
+}
+
+/// `reason` with `note` added to its context: writes that were accepted and
+/// will never be sent are reported, never lost in silence. The code and
+/// category stay those of `reason`; a context of another shape is kept.
+caf::error with_note(const caf::error& reason, const std::string& note) {
   const auto& ctx = reason.context();
   if (ctx.empty())
-    return caf::error{reason.code(), reason.category(), caf::make_message(std::move(note))};
+    return caf::error{reason.code(), reason.category(), caf::make_message(note)};
   if (ctx.match_elements<std::string>())
     return caf::error{reason.code(), reason.category(),
                       caf::make_message(ctx.get_as<std::string>(0) + "; " + note)};
-  return reason; // a context of another shape: the log line still says it
+  return reason;
 }
 
 void give_up(client_actor* self, const caf::error& last_error) {
   auto& st = self->state;
   const auto& o = *st.options;
-  auto dropped = st.outlet->shut();
-  auto reason = with_dropped_writes(last_error, dropped);
-  auto text = protocol::render(reason);
-  if (dropped > 0 && text.find("written while offline") == std::string::npos)
-    text += "; " + std::to_string(dropped) + " bytes written while offline not delivered";
+  auto reason = last_error;
+  auto text = protocol::render(last_error);
+  if (auto dropped = st.outlet->shut(); dropped > 0 && last_error) {
+    reason = with_note(last_error, offline_loss(dropped));
+    text += "; " + offline_loss(dropped);
+  }
   client_log().warn("giving up on {}:{}: {}", o.host, o.port, text);
   st.meter.gave_up();
   st.meter.finish();
@@ -272,8 +276,7 @@ caf::behavior client_behavior(client_actor* self, std::shared_ptr<const client_o
       if (auto dropped = st.outlet->shut(); dropped > 0) {
         // Closed on purpose while offline: the queue cannot go anywhere.
         const auto& o = *st.options;
-        client_log().warn("{}:{}: closed with {} bytes written while offline not delivered", o.host,
-                          o.port, dropped);
+        client_log().warn("{}:{}: closed with {}", o.host, o.port, offline_loss(dropped));
       }
       caf::anon_send(st.supervisor.actor(), forget_atom::value, caf::actor_cast<caf::actor>(self));
       if (was == phase::connected)

@@ -9,7 +9,7 @@ namespace tao::detail {
 
 namespace {
 
-std::string first_line(const char* path) {
+[[maybe_unused]] std::string first_line(const char* path) {
   std::ifstream in{path};
   std::string line;
   std::getline(in, line);
@@ -17,7 +17,7 @@ std::string first_line(const char* path) {
 }
 
 /// True if the flags of the first processor in /proc/cpuinfo hold `flag`.
-bool cpu_has_flag(const std::string& flag) {
+[[maybe_unused]] bool cpu_has_flag(const std::string& flag) {
   std::ifstream in{"/proc/cpuinfo"};
   std::string line;
   while (std::getline(in, line)) {
@@ -33,15 +33,6 @@ bool cpu_has_flag(const std::string& flag) {
   return false;
 }
 
-bool probe_tsc() {
-#if defined(__x86_64__) || defined(__i386__)
-  return first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource") == "tsc"
-         && cpu_has_flag("constant_tsc") && cpu_has_flag("nonstop_tsc");
-#else
-  return false;
-#endif
-}
-
 } // namespace
 
 uint64_t tick_clock::steady_nanoseconds() noexcept {
@@ -50,13 +41,13 @@ uint64_t tick_clock::steady_nanoseconds() noexcept {
                                  .count());
 }
 
-bool tick_clock::invariant_tsc() {
-  static const bool result = [] {
-    bool yes = probe_tsc();
-    tsc_state_.store(yes ? state::yes : state::no, std::memory_order_relaxed);
-    return yes;
-  }();
-  return result;
+bool tick_clock::probe_invariant_tsc() {
+#if defined(__x86_64__) || defined(__i386__)
+  return first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource") == "tsc"
+         && cpu_has_flag("constant_tsc") && cpu_has_flag("nonstop_tsc");
+#else
+  return false;
+#endif
 }
 
 double tick_clock::seconds_per_tick() {

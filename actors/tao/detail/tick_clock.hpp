@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -26,7 +25,7 @@ public:
   /// The current tick count.
   static uint64_t now() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-    if (use_tsc())
+    if (invariant_tsc())
       return __rdtsc();
 #endif
     return steady_nanoseconds();
@@ -40,19 +39,17 @@ public:
     return static_cast<uint64_t>(seconds / seconds_per_tick());
   }
 
-  /// True if `now` reads the time-stamp counter.
-  static bool invariant_tsc();
-
-private:
-  static uint64_t steady_nanoseconds() noexcept;
-
-  static bool use_tsc() noexcept {
-    auto s = tsc_state_.load(std::memory_order_relaxed);
-    return s == state::yes || (s == state::unknown && invariant_tsc());
+  /// True if `now` reads the time-stamp counter (decided once, by
+  /// `probe_invariant_tsc`; after that a load and a branch).
+  static bool invariant_tsc() {
+    static const bool yes = probe_invariant_tsc();
+    return yes;
   }
 
-  enum class state : uint8_t { unknown, yes, no };
-  static inline std::atomic<state> tsc_state_{state::unknown};
+private:
+  static bool probe_invariant_tsc();
+
+  static uint64_t steady_nanoseconds() noexcept;
 };
 
 } // namespace tao::detail
