@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(vector_appends_are_exact_at_every_distance_and_size) {
 
 BOOST_AUTO_TEST_CASE(string_appends_are_exact_at_every_distance_and_size) {
   source_area area;
-  for (size_t n : {size_t{5}, copy_piece + 1, size_t{4096}, size_t{10000}})
+  for (size_t n : {size_t{5}, size_t{64}, copy_piece, copy_piece + 1, size_t{4096}, size_t{10000}})
     for (size_t distance : {size_t{0}, size_t{8}, size_t{40}, size_t{100}})
       for (size_t prefix : {size_t{0}, size_t{8}})
         for (bool pieces : {false, true})

@@ -66,6 +66,22 @@ inline bool aliased_copy_is_slow() noexcept {
   return slow;
 }
 
+namespace detail {
+
+/// `append_bytes` for copies above `copy_piece`: reserves once, then copies
+/// whole or in pieces. Kept out of line so that the small-copy path, taken
+/// for nearly every frame, inlines into its callers.
+template <class Buffer>
+[[gnu::noinline]] void append_large(Buffer& out, const typename Buffer::value_type* src, size_t n) {
+  const size_t old = out.size();
+  if (out.capacity() - old < n)
+    out.reserve(std::max(old + n, 2 * out.capacity()));
+  const bool pieces = copy_would_alias(out.data() + old, src, n) && aliased_copy_is_slow();
+  append_in_steps(out, src, n, pieces ? copy_piece : n);
+}
+
+} // namespace detail
+
 /// Appends the `n` bytes at `data` to `out` (a `std::vector` of a byte type
 /// or a `std::string`), growing its capacity geometrically as `insert`
 /// would. A copy that `copy_would_alias` marks goes in pieces of
@@ -73,18 +89,25 @@ inline bool aliased_copy_is_slow() noexcept {
 /// in one piece elsewhere. `data` must not point into `out`. Strong
 /// guarantee: throws `std::bad_alloc` (or `length_error`) only before
 /// anything is appended.
+///
+/// Copies of up to `copy_piece` bytes (every frame header, most payloads)
+/// are one `append`/`insert` at the end, inline: the general path's
+/// prologue, reservation and alias check cost about as much as copying
+/// 64 bytes (callgrind: 76 and 94 instructions per 64-byte append before,
+/// for the encoder's and the decoder's copies).
 template <class Buffer>
-void append_bytes(Buffer& out, const void* data, size_t n) {
-  if (n == 0)
-    return;
+inline void append_bytes(Buffer& out, const void* data, size_t n) {
   using value_type = typename Buffer::value_type;
   static_assert(sizeof(value_type) == 1, "append_bytes appends bytes");
   const auto* src = static_cast<const value_type*>(data);
-  const size_t old = out.size();
-  if (out.capacity() - old < n)
-    out.reserve(std::max(old + n, 2 * out.capacity()));
-  const bool pieces = copy_would_alias(out.data() + old, src, n) && aliased_copy_is_slow();
-  detail::append_in_steps(out, src, n, pieces ? copy_piece : n);
+  if (n > copy_piece) {
+    detail::append_large(out, src, n);
+    return;
+  }
+  if constexpr (std::is_same_v<Buffer, std::basic_string<value_type>>)
+    out.append(src, n);
+  else
+    out.insert(out.end(), src, src + n);
 }
 
 } // namespace tao::protocol
