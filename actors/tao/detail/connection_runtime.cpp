@@ -211,7 +211,9 @@ void connection_runtime::finish_request(bool ordered, const std::function<void()
   drain_backlog();
 }
 
-bool connection_runtime::dispatch(const protocol::frame_view& frame) {
+// Inlined into run_frames, its only caller: the call's prologue and
+// epilogue were about 15 instructions per frame (callgrind).
+[[gnu::always_inline]] inline bool connection_runtime::dispatch(const protocol::frame_view& frame) {
   ++stats.frames_in;
   stats.bytes_in += frame.payload.size();
   if (auto* entry = options_->handlers.find(frame.type)) {

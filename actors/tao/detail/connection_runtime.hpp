@@ -259,7 +259,8 @@ public:
 private:
   void arm(timer_id id, time_point when);
   /// Handles one frame; true if a typed handler ran (and is timed).
-  bool dispatch(const protocol::frame_view& frame);
+  /// Inline, defined in the .cpp and used only there (by `run_frames`).
+  inline bool dispatch(const protocol::frame_view& frame);
   void fail(const caf::error& err);
   void begin_close(caf::error reason);
   void wait_or_drain();

@@ -27,14 +27,7 @@ bool outbound_budget::try_reserve(size_t n) noexcept {
   }
 }
 
-reserve_status outbound_budget::force_reserve(size_t n) noexcept {
-  auto cur = word_.load();
-  do {
-    if ((cur & closed_bit) != 0)
-      return reserve_status::closed;
-  } while (!word_.compare_exchange_weak(cur, cur + n));
-  if (cur + n < high_)
-    return reserve_status::reserved;
+reserve_status outbound_budget::crossed_high_water_mark() noexcept {
   blocked_.store(true);
   return reserve_status::above_high_water_mark;
 }

@@ -48,7 +48,17 @@ public:
   bool try_reserve(size_t n) noexcept;
 
   /// Reserves `n` bytes whatever the marks say, unless the budget is closed.
-  reserve_status force_reserve(size_t n) noexcept;
+  /// Inline: every handler write calls it.
+  reserve_status force_reserve(size_t n) noexcept {
+    auto cur = word_.load();
+    do {
+      if ((cur & closed_bit) != 0)
+        return reserve_status::closed;
+    } while (!word_.compare_exchange_weak(cur, cur + n));
+    if (cur + n < high_)
+      return reserve_status::reserved;
+    return crossed_high_water_mark();
+  }
 
   /// Counts `n` bytes the broker itself adds to the queue (TLS records,
   /// alerts), also after `close`.
@@ -101,6 +111,9 @@ public:
   }
 
 private:
+  /// `force_reserve`'s rare path: remembers the crossing for `release`.
+  reserve_status crossed_high_water_mark() noexcept;
+
   /// The top bit of the word: set once closed. A closed word compares above
   /// any mark, so `writable` needs no second load.
   static constexpr size_t closed_bit = ~(~size_t{0} >> 1);
