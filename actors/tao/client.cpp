@@ -77,8 +77,11 @@ std::string offline_loss(size_t dropped) {
 
 /// `reason` with `note` added to its context: writes that were accepted and
 /// will never be sent are reported, never lost in silence. The code and
-/// category stay those of `reason`; a context of another shape is kept.
+/// category stay those of `reason`; a context of another shape, or no
+/// error at all, is kept.
 caf::error with_note(const caf::error& reason, const std::string& note) {
+  if (!reason)
+    return reason;
   const auto& ctx = reason.context();
   if (ctx.empty())
     return caf::error{reason.code(), reason.category(), caf::make_message(note)};
@@ -93,7 +96,7 @@ void give_up(client_actor* self, const caf::error& last_error) {
   const auto& o = *st.options;
   auto reason = last_error;
   auto text = protocol::render(last_error);
-  if (auto dropped = st.outlet->shut(); dropped > 0 && last_error) {
+  if (auto dropped = st.outlet->shut(); dropped > 0) {
     reason = with_note(last_error, offline_loss(dropped));
     text += "; " + offline_loss(dropped);
   }
