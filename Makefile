@@ -59,7 +59,7 @@ sanitize: deps
 # ThreadSanitizer on the suites that drive tao's shared state from plain
 # threads (see docs/development.md, "What runs where"): built with gcc in
 # build-tsan, only those suites.
-TSAN_SUITES ?= concurrency_flow_control concurrency_shared_services concurrency_connection_gate concurrency_socket_dealer
+TSAN_SUITES ?= concurrency_direct_writer concurrency_flow_control concurrency_shared_services concurrency_connection_gate concurrency_socket_dealer
 tsan: deps
 	cmake -S . -B build-tsan $(if $(shell command -v ninja 2>/dev/null),-G Ninja,) \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAO_SANITIZERS=thread -DTAO_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)

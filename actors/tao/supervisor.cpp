@@ -175,7 +175,7 @@ time_point check(watched& w, time_point now) {
     next = std::min(next, due);
   }
   if (o.write_idle_timeout.count() > 0) {
-    auto due = std::max(c.last_output, w.write_idle_since) + o.write_idle_timeout;
+    auto due = std::max(c.last_write(), w.write_idle_since) + o.write_idle_timeout;
     if (now >= due) {
       if (o.on_idle)
         caf::anon_send(c.connection_actor, detail::idle_atom::value, idle_kind::write);

@@ -119,6 +119,96 @@ BOOST_AUTO_TEST_CASE(many_clients_echo_in_order) {
   }
 }
 
+namespace {
+
+/// Payload number `seq` of a writer in `writes_of_three_writers_stay_whole`:
+/// the number, then filler of a length and a letter that depend on it.
+std::string numbered_payload(uint32_t seq) {
+  auto digits = std::to_string(seq);
+  return digits + std::string(1 + (seq * 7919u) % 30000u, static_cast<char>('a' + seq % 26));
+}
+
+} // namespace
+
+// Scheduled dispatch: the connection actor sends its writes to the socket
+// itself while nothing is queued, and hands them to the broker otherwise.
+// Three writers share the socket here (the actor's timer, another thread
+// through a connection_ref, the broker's heartbeats) and the reader is
+// slower than them, so every path is taken: each frame must arrive whole,
+// and each writer's frames in order.
+BOOST_AUTO_TEST_CASE(writes_of_three_writers_stay_whole_and_in_order) {
+  using timer_frame = tao::protocol::text_message<3>;
+  using ref_frame = tao::protocol::text_message<4>;
+  constexpr uint32_t timer_frames = 1500;
+  constexpr uint32_t ref_frames = 400;
+  tao::server_options opts;
+  opts.dispatch = tao::dispatch_mode::scheduled;
+  opts.heartbeat_period = 2ms;
+  opts.heartbeat_misses = 100000; // the reader says nothing after "go"
+  opts.high_water_mark = 64 * 1024 * 1024;
+  opts.low_water_mark = 32 * 1024 * 1024;
+  std::mutex mtx;
+  tao::connection_ref ref;
+  std::atomic<int> refused{0};
+  BOOST_REQUIRE(!opts.handlers.on<echo_message>([&](tao::connection& c, const echo_message&) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      ref = c.ref();
+    }
+    log.add("ref");
+    auto next = std::make_shared<uint32_t>(0);
+    c.run_every(1ms, [next, &refused](tao::connection& x, tao::time_point) {
+      for (int i = 0; i < 8 && *next < timer_frames; ++i)
+        if (x.write(timer_frame{numbered_payload((*next)++)}))
+          ++refused;
+    });
+  }));
+  start(std::move(opts));
+  tlv_socket s{srv.port()};
+  BOOST_REQUIRE(s.send(1, "go"));
+  BOOST_REQUIRE(log.wait_for("ref"));
+  std::thread other{[&] {
+    tao::connection_ref r;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      r = ref;
+    }
+    for (uint32_t seq = 0; seq < ref_frames; ++seq)
+      if (r.write(ref_frame{numbered_payload(seq)})) {
+        ++refused;
+        return;
+      }
+  }};
+  uint32_t next_timer = 0;
+  uint32_t next_ref = 0;
+  uint32_t heartbeats = 0;
+  bool intact = true;
+  while (intact && (next_timer < timer_frames || next_ref < ref_frames)) {
+    auto f = s.read();
+    if (!f) {
+      intact = false;
+      BOOST_ERROR("no frame after " << next_timer << " + " << next_ref << ": end "
+                                    << static_cast<int>(s.end()));
+    } else if (f->type == 0) {
+      intact = f->payload.size() == 8;
+      ++heartbeats;
+    } else if (f->type == 3) {
+      intact = f->payload == numbered_payload(next_timer++);
+    } else if (f->type == 4) {
+      intact = f->payload == numbered_payload(next_ref++);
+    } else {
+      intact = false;
+    }
+  }
+  other.join();
+  BOOST_CHECK_EQUAL(refused.load(), 0);
+  BOOST_CHECK(intact);
+  BOOST_CHECK_EQUAL(next_timer, timer_frames);
+  BOOST_CHECK_EQUAL(next_ref, ref_frames);
+  BOOST_TEST_MESSAGE("three writers: " << next_timer << " + " << next_ref << " frames and "
+                                       << heartbeats << " heartbeats, in order");
+}
+
 BOOST_AUTO_TEST_CASE(golden_bytes_are_echoed_byte_for_byte) {
   start(echo_options());
   tlv_socket s{srv.port()};

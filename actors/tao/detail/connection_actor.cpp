@@ -10,6 +10,7 @@
 #include "tao/detail/connection_messages.hpp"
 #include "tao/detail/connection_runtime.hpp"
 #include "tao/net/atoms.hpp"
+#include "tao/protocol/spare_buffer.hpp"
 
 namespace tao::detail {
 
@@ -146,12 +147,14 @@ private:
 
 // -- scheduled dispatch -------------------------------------------------------
 
-/// The broker, reached by messages from the connection actor.
+/// The broker, reached by messages from the connection actor; the socket,
+/// where the broker shares it, written directly.
 class actor_port final : public broker_port {
 public:
-  actor_port(caf::local_actor* self, caf::actor broker,
-             std::shared_ptr<net::inbound_window> window) noexcept
-    : self_(self), broker_(std::move(broker)), window_(std::move(window)) {
+  actor_port(caf::local_actor* self, caf::actor broker, std::shared_ptr<net::inbound_window> window,
+             net::direct_writer_ptr direct) noexcept
+    : self_(self), broker_(std::move(broker)), window_(std::move(window)),
+      direct_(std::move(direct)) {
   }
 
   caf::local_actor* self() noexcept override {
@@ -163,7 +166,19 @@ public:
   }
 
   void deliver(protocol::byte_buffer&& bytes) override {
-    caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
+    if (!direct_) {
+      caf::anon_send(broker_, net::write_atom::value, std::move(bytes));
+      return;
+    }
+    // Straight to the kernel when nothing is queued ahead: no mailbox
+    // crossing and no wake-up of the I/O thread per reply.
+    auto result = direct_->write(bytes, self_->clock().now());
+    if (result.writable)
+      caf::anon_send(caf::actor_cast<caf::actor>(self_), net::writable_atom::value);
+    if (result.hand_over)
+      caf::anon_send(broker_, net::handover_atom::value, std::move(bytes), result.counted);
+    else
+      protocol::give_back_buffer(std::move(bytes));
   }
 
   void close(caf::error reason) override {
@@ -187,6 +202,7 @@ private:
   caf::local_actor* self_;
   caf::actor broker_;
   std::shared_ptr<net::inbound_window> window_;
+  net::direct_writer_ptr direct_;
 };
 
 struct connection_actor_state {
@@ -201,7 +217,7 @@ using connection_actor = caf::stateful_actor<connection_actor_state>;
 caf::behavior connection_actor_behavior(connection_actor* self, caf::actor broker,
                                         std::shared_ptr<const connection_options> options,
                                         net::connection_info info, tao::server server,
-                                        caf::actor owner) {
+                                        caf::actor owner, net::direct_writer_ptr direct) {
   auto& st = self->state;
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // The broker died without saying goodbye (it crashed or was killed).
@@ -217,7 +233,7 @@ caf::behavior connection_actor_behavior(connection_actor* self, caf::actor broke
     });
   st.rt = std::make_unique<connection_runtime>(
     std::move(options), info, std::move(server), std::move(owner),
-    std::make_unique<actor_port>(self, broker, info.window));
+    std::make_unique<actor_port>(self, broker, info.window, std::move(direct)));
   st.rt->start();
   return {
     [self](net::frames_atom, protocol::frame_batch& batch) {
@@ -307,9 +323,9 @@ make_connection_sink(net::broker_io& io, const net::connection_info& info,
                                          std::move(owner));
   } else {
     auto* broker = io.self();
-    auto actor =
-      broker->spawn<caf::linked>(connection_actor_behavior, caf::actor_cast<caf::actor>(broker),
-                                 std::move(options), info, std::move(server), std::move(owner));
+    auto actor = broker->spawn<caf::linked>(
+      connection_actor_behavior, caf::actor_cast<caf::actor>(broker), std::move(options), info,
+      std::move(server), std::move(owner), io.share_socket());
     info.clock->connection_actor = actor;
     sink = std::make_unique<scheduled_sink>(std::move(actor), info.window);
   }

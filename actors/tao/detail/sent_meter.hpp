@@ -15,14 +15,15 @@ class Counter;
 namespace tao::detail {
 
 /// Counts outgoing frames by message type where every write meets: in the
-/// connection broker, just before the bytes are sent. Handler writes,
+/// connection broker just before the bytes are sent, or in the connection
+/// actor's direct writer (scheduled dispatch). Handler writes,
 /// `connection_ref` writes from other actors, broadcasts and heartbeats
 /// are thus counted once each. It walks the frame headers of each write
 /// (codecs with a fixed header; others are counted as type "other") and
 /// publishes once per write.
 ///
-/// Thread-safe: brokers call it from the I/O thread; a mutex (uncontended
-/// within one actor system) guards the per-type counter cache.
+/// Thread-safe: brokers call it from the I/O thread, direct writers from
+/// scheduler threads; a mutex guards the per-type counter cache.
 class sent_meter {
 public:
   /// A meter for frames of `codec` publishing to `m` (non-null).

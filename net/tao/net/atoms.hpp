@@ -13,6 +13,11 @@ using write_atom = caf::atom_constant<caf::atom("tao_write")>;
 /// receipt: `(written_atom, id)` once the kernel took all of the bytes, or
 /// `(write_failed_atom, id, caf::error)` if it never will.
 ///
+/// `(handover_atom, byte_buffer, bool counted)` to a connection broker:
+/// bytes a `direct_writer` could not send itself, to be sent in mailbox
+/// order (and, if `counted` is false, shown to the setup's `on_write`).
+using handover_atom = caf::atom_constant<caf::atom("tao_hand")>;
+
 /// `(close_atom, caf::error reason)`: close gracefully, after the pending
 /// work. To a broker: deliver every byte reserved so far, then FIN. To a
 /// connection actor: handle the frames already received (and wait for

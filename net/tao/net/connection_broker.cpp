@@ -87,6 +87,13 @@ bool accepting_reads(const connection_broker_state& st) {
   return st.phase == broker_phase::open && !st.failure;
 }
 
+/// Ends direct writes from the sink's actor (`broker_io::share_socket`):
+/// from now on its bytes come through the mailbox.
+void stop_direct_writes(connection_broker_state& st) {
+  if (st.direct.writer)
+    st.direct.writer->close();
+}
+
 /// Answers the receipts of writes the kernel took in full.
 void settle_receipts(connection_broker_state& st) {
   while (!st.receipts.empty() && st.receipts.front().end <= st.bytes_handed_over) {
@@ -127,6 +134,7 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
   if (st.phase == broker_phase::finished)
     return;
   st.phase = broker_phase::finished;
+  stop_direct_writes(st);
   st.info.budget->close();
   st.info.budget->retire();
   st.info.clock->broker = nullptr;
@@ -140,6 +148,7 @@ void finish(connection_broker_actor* self, const caf::error& reason) {
 
 void abort_connection(connection_broker_actor* self, const caf::error& reason) {
   auto& st = self->state;
+  stop_direct_writes(st);
   st.info.budget->close();
   socket_ops::abort(fd_of(st));
   if (self->valid(st.hdl)) {
@@ -186,6 +195,9 @@ void begin_close(connection_broker_actor* self, caf::error reason) {
     return;
   st.phase = broker_phase::closing;
   st.close_reason = std::move(reason);
+  // What the sink's actor writes from now on passes through here, so that
+  // the close sees every byte.
+  stop_direct_writes(st);
   // Writers learn from now on that the connection is closing; what they
   // reserved before still goes out, before the FIN.
   st.info.budget->close();
@@ -274,6 +286,11 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     settle_receipts(st);
     return;
   }
+  // The sink's actor may send on the same socket (`direct_writer`): one
+  // send at a time, and none of its own while CAF holds bytes.
+  std::unique_lock<std::mutex> shared;
+  if (st.direct.writer)
+    shared = st.direct.writer->lock();
   if (st.caf_pending == 0) {
     auto sent = socket_ops::send_some(fd_of(st), bytes.data(), bytes.size());
     if (sent > 0) {
@@ -287,6 +304,8 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     }
   }
   st.caf_pending += bytes.size();
+  if (st.direct.writer)
+    st.direct.writer->set_broker_pending(true);
   auto& buf = self->wr_buf(st.hdl);
   if (buf.empty())
     buf.swap(bytes);
@@ -433,7 +452,8 @@ void end_tls(connection_broker_actor* self) {
   send_tls_output(self, std::move(cipher));
 }
 
-void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
+void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes,
+                 bool counted = false) {
   auto& st = self->state;
   auto n = bytes.size();
   // A graceful close delivers what writers reserved before it began, also
@@ -443,7 +463,7 @@ void write_bytes(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     st.info.budget->release(n);
     return;
   }
-  if (st.setup->on_write)
+  if (st.setup->on_write && !counted)
     st.setup->on_write(bytes);
   if (st.ws) {
     // Messages (or pings for heartbeats); the channel drops what comes
@@ -643,8 +663,11 @@ caf::error reset_loss(connection_broker_actor* self, const socket_ops::tcp_end& 
   auto lost = uint64_t{st.info.budget->close()};
   if (end.bytes_acked) {
     auto acked = *end.bytes_acked - std::min(*end.bytes_acked, st.acked_at_start);
-    if (st.bytes_handed_over > acked)
-      lost += st.bytes_handed_over - acked;
+    auto handed_over = st.bytes_handed_over;
+    if (st.direct.writer)
+      handed_over += st.direct.writer->bytes_sent();
+    if (handed_over > acked)
+      lost += handed_over - acked;
   }
   if (lost == 0)
     return {};
@@ -894,6 +917,20 @@ public:
       self_->trigger(st.hdl);
   }
 
+  direct_writer_ptr share_socket() override {
+    auto& st = self_->state;
+    if (st.direct.writer)
+      return st.direct.writer;
+    if (st.setup->simulated || st.setup->tls || st.setup->websocket || !self_->valid(st.hdl)
+        || (st.phase != broker_phase::open && st.phase != broker_phase::half_open))
+      return nullptr;
+    auto writer = std::make_shared<direct_writer>(fd_of(st), st.info.budget, st.setup->on_write);
+    writer->set_broker_pending(st.caf_pending > 0);
+    st.direct.writer = writer;
+    st.info.clock->direct = writer;
+    return writer;
+  }
+
 private:
   /// Marks a call from the sink, so that `finish` defers `on_closed`.
   struct call_guard {
@@ -1088,6 +1125,10 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       auto& st = self->state;
       auto n = static_cast<uint64_t>(msg.written);
       st.caf_pending -= std::min(st.caf_pending, n);
+      if (st.caf_pending == 0 && st.direct.writer) {
+        auto shared = st.direct.writer->lock();
+        st.direct.writer->set_broker_pending(false);
+      }
       bytes_written(self, msg.written, true);
     },
     [self](written_directly_atom) {
@@ -1097,6 +1138,12 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     },
     [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
+    [self](handover_atom, protocol::byte_buffer& bytes, bool counted) {
+      // Sent or queued in CAF's buffer before the writer may send again.
+      write_bytes(self, std::move(bytes), counted);
+      if (auto& writer = self->state.direct.writer)
+        writer->handed_over();
+    },
     [self](write_atom, protocol::byte_buffer& bytes, const write_receipt_ptr& receipt) {
       auto& st = self->state;
       write_bytes(self, std::move(bytes));

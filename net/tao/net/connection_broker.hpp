@@ -72,8 +72,10 @@ struct broker_setup {
   /// Called on the I/O thread after each heartbeat sent (metrics); may be
   /// empty.
   std::function<void()> on_heartbeat_sent;
-  /// Called on the I/O thread with every write's framed bytes (whole
-  /// frames, before TLS), e.g. to count frames by type; may be empty.
+  /// Called with every write's framed bytes (whole frames, before TLS),
+  /// e.g. to count frames by type; may be empty. On the I/O thread, or on
+  /// the thread of a sink actor writing directly (`direct_writer`): it must
+  /// be thread-safe.
   std::function<void(const protocol::byte_buffer&)> on_write;
   /// The server or client owning the connections; each broker monitors it
   /// and resets its connection when the owner terminates. May be null.
@@ -133,6 +135,22 @@ struct connection_broker_state {
   /// The connection's CAF scribe, held so that the write side can be kept
   /// after CAF detached it at the peer's end of input (half-close).
   caf::io::scribe_ptr scribe;
+  /// Closes the shared socket's direct writer when the state goes, before
+  /// `scribe` (declared after it, so destroyed first): however the broker
+  /// ends, no direct write can reach a descriptor CAF closed.
+  struct direct_guard {
+    direct_writer_ptr writer;
+    direct_guard() = default;
+    direct_guard(const direct_guard&) = delete;
+    direct_guard& operator=(const direct_guard&) = delete;
+    ~direct_guard() {
+      if (writer)
+        writer->close();
+    }
+  };
+  /// The socket shared with the sink's actor (`broker_io::share_socket`);
+  /// null until asked for.
+  direct_guard direct;
   /// Reason passed to the sink when a graceful close completes.
   caf::error close_reason;
   /// The first fatal error seen (protocol, TLS, liveness); the connection's
@@ -194,7 +212,8 @@ using connection_broker_actor = caf::stateful_actor<connection_broker_state, caf
 /// and FIN. The sink is made once the upgrade completed; a broker that never
 /// upgrades calls `setup->on_unserved` and quits with its reason.
 ///
-/// Messages: `(write_atom, byte_buffer)`, `(close_atom, error)` (graceful),
+/// Messages: `(write_atom, byte_buffer)`, `(handover_atom, byte_buffer,
+/// bool)` (from a `direct_writer`), `(close_atom, error)` (graceful),
 /// `(abort_atom, error)` (reset now), `(fail_atom, error)`, `(resume_atom)`,
 /// `(heartbeat_atom)`, plus the sink's extra handlers.
 caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,

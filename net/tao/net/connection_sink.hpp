@@ -11,6 +11,7 @@
 #include <caf/result.hpp>
 #include <caf/system_messages.hpp>
 
+#include "tao/net/direct_writer.hpp"
 #include "tao/net/endpoint.hpp"
 #include "tao/net/inbound_window.hpp"
 #include "tao/net/liveness.hpp"
@@ -64,6 +65,13 @@ public:
 
   /// Reads again after `pause_reading`.
   virtual void resume_reading() = 0;
+
+  /// The socket shared with one writer on another thread (see
+  /// `direct_writer`), made on the first call; null where bytes must pass
+  /// through the broker (TLS, WebSocket, CAF's test multiplexer) or once
+  /// the connection is closing. The writer posts what it cannot send as
+  /// `(handover_atom, bytes, counted)`.
+  virtual direct_writer_ptr share_socket() = 0;
 };
 
 /// Receives what a connection broker reads, on the I/O thread. A sink either

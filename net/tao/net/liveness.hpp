@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 
@@ -7,6 +8,7 @@
 #include <caf/actor_clock.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "tao/net/direct_writer.hpp"
 #include "tao/net/inbound_window.hpp"
 #include "tao/net/socket_ops.hpp"
 
@@ -19,7 +21,8 @@ namespace tao::net {
 ///
 /// Thread-safety: not synchronised. Every broker and every supervisor of an
 /// actor system runs on the system's one I/O (multiplexer) thread, and only
-/// they touch it; a connection's handlers never do.
+/// they touch it; a connection's handlers never do. The one exception,
+/// `direct`, synchronises itself.
 struct liveness {
   /// When the connection opened.
   caf::actor_clock::time_point opened;
@@ -30,8 +33,12 @@ struct liveness {
   /// read-idle measure, so that a peer trickling bytes without ever
   /// completing a frame is idle.
   caf::actor_clock::time_point last_frame;
-  /// When bytes were last written to the connection (any writer).
+  /// When the broker last wrote bytes to the connection (any writer but a
+  /// direct one; see `last_write`).
   caf::actor_clock::time_point last_output;
+  /// The sink actor's direct writer, if it has one (it records its own
+  /// output times, on its thread).
+  direct_writer_ptr direct;
   /// Complete frames received so far.
   uint64_t frames_in = 0;
   /// The broker (takes heartbeats and failures); reset when it is done, so
@@ -45,6 +52,11 @@ struct liveness {
   /// Inbound backpressure of the connection: a stopped window means the
   /// broker paused reading on purpose.
   std::shared_ptr<inbound_window> window;
+
+  /// When bytes were last written to the connection, by any writer.
+  caf::actor_clock::time_point last_write() const {
+    return direct ? std::max(last_output, direct->last_output()) : last_output;
+  }
 
   /// True once the broker is done; the supervisor forgets the record.
   bool finished() const noexcept {
