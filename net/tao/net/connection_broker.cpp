@@ -90,8 +90,8 @@ bool accepting_reads(const connection_broker_state& st) {
 /// Ends direct writes from the sink's actor (`broker_io::share_socket`):
 /// from now on its bytes come through the mailbox.
 void stop_direct_writes(connection_broker_state& st) {
-  if (st.direct.writer)
-    st.direct.writer->close();
+  if (st.info.clock->direct)
+    st.info.clock->direct->close();
 }
 
 /// Answers the receipts of writes the kernel took in full.
@@ -289,8 +289,8 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   // The sink's actor may send on the same socket (`direct_writer`): one
   // send at a time, and none of its own while CAF holds bytes.
   std::unique_lock<std::mutex> shared;
-  if (st.direct.writer)
-    shared = st.direct.writer->lock();
+  if (st.info.clock->direct)
+    shared = st.info.clock->direct->lock();
   if (st.caf_pending == 0) {
     auto sent = socket_ops::send_some(fd_of(st), bytes.data(), bytes.size());
     if (sent > 0) {
@@ -304,8 +304,8 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     }
   }
   st.caf_pending += bytes.size();
-  if (st.direct.writer)
-    st.direct.writer->set_broker_pending(true);
+  if (st.info.clock->direct)
+    st.info.clock->direct->set_broker_pending(true);
   auto& buf = self->wr_buf(st.hdl);
   if (buf.empty())
     buf.swap(bytes);
@@ -664,8 +664,8 @@ caf::error reset_loss(connection_broker_actor* self, const socket_ops::tcp_end& 
   if (end.bytes_acked) {
     auto acked = *end.bytes_acked - std::min(*end.bytes_acked, st.acked_at_start);
     auto handed_over = st.bytes_handed_over;
-    if (st.direct.writer)
-      handed_over += st.direct.writer->bytes_sent();
+    if (st.info.clock->direct)
+      handed_over += st.info.clock->direct->bytes_sent();
     if (handed_over > acked)
       lost += handed_over - acked;
   }
@@ -919,14 +919,13 @@ public:
 
   direct_writer_ptr share_socket() override {
     auto& st = self_->state;
-    if (st.direct.writer)
-      return st.direct.writer;
+    if (st.info.clock->direct)
+      return st.info.clock->direct;
     if (st.setup->simulated || st.setup->tls || st.setup->websocket || !self_->valid(st.hdl)
         || (st.phase != broker_phase::open && st.phase != broker_phase::half_open))
       return nullptr;
     auto writer = std::make_shared<direct_writer>(fd_of(st), st.info.budget, st.setup->on_write);
     writer->set_broker_pending(st.caf_pending > 0);
-    st.direct.writer = writer;
     st.info.clock->direct = writer;
     return writer;
   }
@@ -1005,11 +1004,19 @@ void resume_reading_after_pause(connection_broker_actor* self) {
 }
 
 /// The broker's rare control messages (close, abort, fail, the end notice,
-/// resuming reads, handshake and drain timeouts), matched by hand from the default handler
-/// instead of as behavior cases: every case costs each connection about 40
-/// bytes of behavior, and these arrive a few times per connection at most.
-/// Returns false for other messages.
+/// resuming reads, handshake and drain timeouts, a direct writer's
+/// hand-overs, which come only while the socket is behind), matched by hand from the default
+/// handler instead of as behavior cases: every case costs each connection about 40 bytes of
+/// behavior, and these arrive a few times per connection at most. Returns false for other messages.
 bool handle_control(connection_broker_actor* self, caf::message& msg) {
+  if (msg.match_elements<caf::atom_value, protocol::byte_buffer, bool>()
+      && msg.get_as<caf::atom_value>(0) == handover_atom::value) {
+    // Sent or queued in CAF's buffer before the writer may send again.
+    write_bytes(self, std::move(msg.get_mutable_as<protocol::byte_buffer>(1)), msg.get_as<bool>(2));
+    if (auto& writer = self->state.info.clock->direct)
+      writer->handed_over();
+    return true;
+  }
   if (msg.match_elements<caf::atom_value, caf::error>()) {
     auto what = msg.get_as<caf::atom_value>(0);
     auto& reason = msg.get_mutable_as<caf::error>(1);
@@ -1040,6 +1047,11 @@ bool handle_control(connection_broker_actor* self, caf::message& msg) {
     return true;
   }
   return false;
+}
+
+connection_broker_state::~connection_broker_state() {
+  if (info.clock && info.clock->direct)
+    info.clock->direct->close();
 }
 
 caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,
@@ -1125,9 +1137,9 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
       auto& st = self->state;
       auto n = static_cast<uint64_t>(msg.written);
       st.caf_pending -= std::min(st.caf_pending, n);
-      if (st.caf_pending == 0 && st.direct.writer) {
-        auto shared = st.direct.writer->lock();
-        st.direct.writer->set_broker_pending(false);
+      if (st.caf_pending == 0 && st.info.clock->direct) {
+        auto shared = st.info.clock->direct->lock();
+        st.info.clock->direct->set_broker_pending(false);
       }
       bytes_written(self, msg.written, true);
     },
@@ -1138,12 +1150,6 @@ caf::behavior connection_broker(connection_broker_actor* self, caf::io::connecti
     },
     [self](const caf::io::connection_closed_msg&) { connection_ended(self); },
     [self](write_atom, protocol::byte_buffer& bytes) { write_bytes(self, std::move(bytes)); },
-    [self](handover_atom, protocol::byte_buffer& bytes, bool counted) {
-      // Sent or queued in CAF's buffer before the writer may send again.
-      write_bytes(self, std::move(bytes), counted);
-      if (auto& writer = self->state.direct.writer)
-        writer->handed_over();
-    },
     [self](write_atom, protocol::byte_buffer& bytes, const write_receipt_ptr& receipt) {
       auto& st = self->state;
       write_bytes(self, std::move(bytes));

@@ -98,6 +98,15 @@ enum class broker_phase : uint8_t {
 
 /// State of one connection broker.
 struct connection_broker_state {
+  connection_broker_state() = default;
+  connection_broker_state(const connection_broker_state&) = delete;
+  connection_broker_state& operator=(const connection_broker_state&) = delete;
+
+  /// Closes the direct writer (`info.clock->direct`) before any member goes,
+  /// `scribe` (the descriptor's owner) included: however the broker ends,
+  /// no direct write can reach a descriptor CAF closed.
+  ~connection_broker_state();
+
   /// The connection.
   caf::io::connection_handle hdl;
   /// Shared settings.
@@ -135,22 +144,6 @@ struct connection_broker_state {
   /// The connection's CAF scribe, held so that the write side can be kept
   /// after CAF detached it at the peer's end of input (half-close).
   caf::io::scribe_ptr scribe;
-  /// Closes the shared socket's direct writer when the state goes, before
-  /// `scribe` (declared after it, so destroyed first): however the broker
-  /// ends, no direct write can reach a descriptor CAF closed.
-  struct direct_guard {
-    direct_writer_ptr writer;
-    direct_guard() = default;
-    direct_guard(const direct_guard&) = delete;
-    direct_guard& operator=(const direct_guard&) = delete;
-    ~direct_guard() {
-      if (writer)
-        writer->close();
-    }
-  };
-  /// The socket shared with the sink's actor (`broker_io::share_socket`);
-  /// null until asked for.
-  direct_guard direct;
   /// Reason passed to the sink when a graceful close completes.
   caf::error close_reason;
   /// The first fatal error seen (protocol, TLS, liveness); the connection's
