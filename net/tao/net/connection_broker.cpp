@@ -1004,10 +1004,11 @@ void resume_reading_after_pause(connection_broker_actor* self) {
 }
 
 /// The broker's rare control messages (close, abort, fail, the end notice,
-/// resuming reads, handshake and drain timeouts, a direct writer's
-/// hand-overs, which come only while the socket is behind), matched by hand from the default
-/// handler instead of as behavior cases: every case costs each connection about 40 bytes of
-/// behavior, and these arrive a few times per connection at most. Returns false for other messages.
+/// resuming reads, handshake and drain timeouts, and a direct writer's
+/// hand-overs, which come only while the socket is behind), matched by hand
+/// from the default handler instead of as behavior cases: every case costs
+/// each connection about 40 bytes of behavior, and these arrive a few times
+/// per connection at most. Returns false for other messages.
 bool handle_control(connection_broker_actor* self, caf::message& msg) {
   if (msg.match_elements<caf::atom_value, protocol::byte_buffer, bool>()
       && msg.get_as<caf::atom_value>(0) == handover_atom::value) {
