@@ -227,12 +227,30 @@ public:
       return false;
     out = std::move(items_.front());
     items_.pop_front();
+    if (items_.empty())
+      drained_.notify_all();
     return true;
+  }
+  /// The broker says whether its CAF-like buffer holds bytes.
+  void set_backlog(bool backlog) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      backlog_ = backlog;
+    }
+    drained_.notify_all();
+  }
+  /// Waits until the broker took every item and flushed its buffer, at
+  /// most `patience`.
+  void wait_drained(std::chrono::milliseconds patience) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    drained_.wait_for(guard, patience, [this] { return items_.empty() && !backlog_; });
   }
 
 private:
   std::mutex mtx_;
   std::condition_variable cv_;
+  std::condition_variable drained_;
+  bool backlog_ = false;
   std::deque<byte_buffer> items_;
 };
 
@@ -264,9 +282,10 @@ BOOST_AUTO_TEST_CASE(frames_stay_whole_and_in_order_between_threads) {
         ++handovers;
         box.push(std::move(bytes));
       }
-      // Pauses let the queue drain, so that both paths alternate.
-      if (seq % 8 == 0)
-        std::this_thread::sleep_for(500us);
+      // Letting the broker catch up now and then makes both paths
+      // alternate (the checks below hold either way).
+      if (seq % 8 == 0 && failures == 0)
+        box.wait_drained(1s);
     }
     writer_done = true;
   }};
@@ -290,6 +309,7 @@ BOOST_AUTO_TEST_CASE(frames_stay_whole_and_in_order_between_threads) {
       if (!bytes.empty()) {
         caf_buffer.insert(caf_buffer.end(), bytes.begin(), bytes.end());
         writer->set_broker_pending(true);
+        box.set_backlog(true);
       }
     };
     auto deadline = std::chrono::steady_clock::now() + 60s;
@@ -325,8 +345,11 @@ BOOST_AUTO_TEST_CASE(frames_stay_whole_and_in_order_between_threads) {
           caf_buffer.erase(caf_buffer.begin(), caf_buffer.begin() + sent);
         }
         if (caf_buffer.empty()) {
-          auto guard = writer->lock();
-          writer->set_broker_pending(false);
+          {
+            auto guard = writer->lock();
+            writer->set_broker_pending(false);
+          }
+          box.set_backlog(false);
         }
       }
       if (done && !got && own == broker_frames && caf_buffer.empty())
@@ -338,17 +361,18 @@ BOOST_AUTO_TEST_CASE(frames_stay_whole_and_in_order_between_threads) {
     byte_buffer pending;
     uint32_t next_seq[3] = {0, 0, 0};
     char buf[65536];
+    // Blocking reads, each bounded; the deadline bounds them all.
+    timeval tv{0, 100000};
+    ::setsockopt(sp.reader, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while (frames_read < writer_frames + broker_frames) {
       if (std::chrono::steady_clock::now() > deadline) {
         ++failures;
         return;
       }
-      auto n = ::recv(sp.reader, buf, sizeof(buf), MSG_DONTWAIT);
-      if (n <= 0) {
-        std::this_thread::sleep_for(50us);
+      auto n = ::recv(sp.reader, buf, sizeof(buf), 0);
+      if (n <= 0)
         continue;
-      }
       pending.insert(pending.end(), buf, buf + n);
       size_t pos = 0;
       while (pending.size() - pos >= sizeof(frame_header)) {

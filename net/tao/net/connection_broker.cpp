@@ -88,9 +88,10 @@ bool accepting_reads(const connection_broker_state& st) {
 }
 
 /// Ends direct writes from the sink's actor (`broker_io::share_socket`):
-/// from now on its bytes come through the mailbox.
+/// from now on its bytes come through the mailbox. Safe on a state whose
+/// setup never ran.
 void stop_direct_writes(connection_broker_state& st) {
-  if (st.info.clock->direct)
+  if (st.info.clock && st.info.clock->direct)
     st.info.clock->direct->close();
 }
 
@@ -288,9 +289,10 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   }
   // The sink's actor may send on the same socket (`direct_writer`): one
   // send at a time, and none of its own while CAF holds bytes.
+  auto* direct = st.info.clock->direct.get();
   std::unique_lock<std::mutex> shared;
-  if (st.info.clock->direct)
-    shared = st.info.clock->direct->lock();
+  if (direct)
+    shared = direct->lock();
   if (st.caf_pending == 0) {
     auto sent = socket_ops::send_some(fd_of(st), bytes.data(), bytes.size());
     if (sent > 0) {
@@ -304,8 +306,8 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     }
   }
   st.caf_pending += bytes.size();
-  if (st.info.clock->direct)
-    st.info.clock->direct->set_broker_pending(true);
+  if (direct)
+    direct->set_broker_pending(true);
   auto& buf = self->wr_buf(st.hdl);
   if (buf.empty())
     buf.swap(bytes);
@@ -1051,8 +1053,7 @@ bool handle_control(connection_broker_actor* self, caf::message& msg) {
 }
 
 connection_broker_state::~connection_broker_state() {
-  if (info.clock && info.clock->direct)
-    info.clock->direct->close();
+  stop_direct_writes(*this);
 }
 
 caf::behavior connection_broker(connection_broker_actor* self, caf::io::connection_handle hdl,
