@@ -9,6 +9,7 @@
 // frames in order. make tsan runs this suite. Waits are bounded; threads
 // record failures in atomics and the main thread checks them.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -148,9 +149,52 @@ BOOST_AUTO_TEST_CASE(hands_over_what_the_kernel_did_not_take) {
   BOOST_CHECK(result.counted);
   BOOST_CHECK_EQUAL(observed, 1);
   BOOST_CHECK_GT(w.bytes_sent(), 0u);
-  BOOST_CHECK_EQUAL(w.bytes_sent() + bytes.size(), size_t{1} << 20);
+  // Part of the buffer is on the wire: the writer keeps the rest, and the
+  // hand-over (empty) only tells the broker to take it.
+  BOOST_CHECK(bytes.empty());
+  byte_buffer handed_over;
+  w.take_rest(handed_over);
+  BOOST_CHECK_EQUAL(w.bytes_sent() + handed_over.size(), size_t{1} << 20);
+  BOOST_CHECK(std::all_of(handed_over.begin(), handed_over.end(), [](char c) { return c == 'x'; }));
   // What was sent left the budget; the rest stays reserved for the broker.
-  BOOST_CHECK_EQUAL(budget->queued(), bytes.size());
+  BOOST_CHECK_EQUAL(budget->queued(), handed_over.size());
+  // Taken once.
+  byte_buffer again;
+  w.take_rest(again);
+  BOOST_CHECK(again.empty());
+}
+
+// The broker's heartbeat (or another writer's frame) must not land inside
+// the writer's half-sent frame: the broker's next send carries the rest
+// first, also when it comes before the hand-over.
+BOOST_AUTO_TEST_CASE(the_rest_of_a_partial_send_goes_before_the_brokers_next_bytes) {
+  socket_pair sp;
+  sp.shrink_send_buffer();
+  auto budget = std::make_shared<outbound_budget>(size_t{1} << 30, size_t{1} << 29);
+  direct_writer w{sp.writer, budget, {}};
+  byte_buffer bytes(1 << 20, 'x');
+  budget->force_reserve(bytes.size());
+  BOOST_REQUIRE(w.write(bytes, t1).hand_over);
+  auto sent = w.bytes_sent();
+  BOOST_REQUIRE_LT(sent, size_t{1} << 20);
+  byte_buffer beat{'h', 'b'};
+  {
+    auto guard = w.lock_for_send(beat);
+    BOOST_REQUIRE_EQUAL(beat.size(), (size_t{1} << 20) - sent + 2);
+    BOOST_CHECK(std::all_of(beat.begin(), beat.end() - 2, [](char c) { return c == 'x'; }));
+    BOOST_CHECK_EQUAL(beat[beat.size() - 2], 'h');
+    BOOST_CHECK_EQUAL(beat.back(), 'b');
+  }
+  // The hand-over, arriving afterwards, finds nothing left to prepend.
+  byte_buffer handed_over;
+  w.take_rest(handed_over);
+  BOOST_CHECK(handed_over.empty());
+  // Until it is handled, the writer still hands everything over.
+  byte_buffer next(10, 'y');
+  BOOST_CHECK(w.write(next, t1).hand_over);
+  BOOST_CHECK_EQUAL(next.size(), 10u);
+  w.handed_over();
+  w.handed_over();
 }
 
 BOOST_AUTO_TEST_CASE(never_sends_after_close) {
@@ -296,7 +340,7 @@ BOOST_AUTO_TEST_CASE(frames_stay_whole_and_in_order_between_threads) {
     byte_buffer caf_buffer;
     uint32_t own = 0;
     auto send_raw = [&](byte_buffer bytes) {
-      auto guard = writer->lock();
+      auto guard = writer->lock_for_send(bytes);
       if (caf_buffer.empty()) {
         auto sent = tao::net::socket_ops::send_some(sp.writer, bytes.data(), bytes.size());
         if (sent < 0) {
@@ -328,6 +372,7 @@ BOOST_AUTO_TEST_CASE(frames_stay_whole_and_in_order_between_threads) {
       while (box.try_pop(bytes, patience)) {
         got = true;
         patience = 0us;
+        writer->take_rest(bytes);
         send_raw(std::move(bytes));
         writer->handed_over();
       }

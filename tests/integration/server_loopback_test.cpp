@@ -189,7 +189,9 @@ BOOST_AUTO_TEST_CASE(writes_of_three_writers_stay_whole_and_in_order) {
       intact = false;
       BOOST_ERROR("no frame after " << next_timer << " + " << next_ref << ": end "
                                     << static_cast<int>(s.end()));
-    } else if (f->type == 0) {
+      break;
+    }
+    if (f->type == 0) {
       intact = f->payload.size() == 8;
       ++heartbeats;
     } else if (f->type == 3) {
@@ -199,6 +201,10 @@ BOOST_AUTO_TEST_CASE(writes_of_three_writers_stay_whole_and_in_order) {
     } else {
       intact = false;
     }
+    if (!intact)
+      BOOST_ERROR("frame of type " << f->type << " and " << f->payload.size() << " bytes after "
+                                   << next_timer << " + " << next_ref << " frames: not "
+                                   << (f->type == 0 ? "a heartbeat" : "the next one"));
   }
   other.join();
   BOOST_CHECK_EQUAL(refused.load(), 0);

@@ -274,12 +274,12 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
   auto& st = self->state;
   if (bytes.empty() || !self->valid(st.hdl))
     return;
-  st.bytes_queued += bytes.size();
-  st.info.clock->last_output = self->clock().now();
   if (st.setup->simulated) {
     // CAF's test multiplexer never acknowledges writes: its output buffer
     // stands for the kernel, so the bytes count as written once there.
     auto n = bytes.size();
+    st.bytes_queued += n;
+    st.info.clock->last_output = self->clock().now();
     protocol::append_bytes(self->wr_buf(st.hdl), bytes.data(), bytes.size());
     self->flush(st.hdl);
     st.info.budget->release(n);
@@ -288,11 +288,14 @@ void send_raw(connection_broker_actor* self, protocol::byte_buffer&& bytes) {
     return;
   }
   // The sink's actor may send on the same socket (`direct_writer`): one
-  // send at a time, and none of its own while CAF holds bytes.
+  // send at a time, none of its own while CAF holds bytes, and the rest of
+  // a buffer it sent in part goes first.
   auto* direct = st.info.clock->direct.get();
   std::unique_lock<std::mutex> shared;
   if (direct)
-    shared = direct->lock();
+    shared = direct->lock_for_send(bytes);
+  st.bytes_queued += bytes.size();
+  st.info.clock->last_output = self->clock().now();
   if (st.caf_pending == 0) {
     auto sent = socket_ops::send_some(fd_of(st), bytes.data(), bytes.size());
     if (sent > 0) {
@@ -1014,9 +1017,16 @@ void resume_reading_after_pause(connection_broker_actor* self) {
 bool handle_control(connection_broker_actor* self, caf::message& msg) {
   if (msg.match_elements<caf::atom_value, protocol::byte_buffer, bool>()
       && msg.get_as<caf::atom_value>(0) == handover_atom::value) {
-    // Sent or queued in CAF's buffer before the writer may send again.
-    write_bytes(self, std::move(msg.get_mutable_as<protocol::byte_buffer>(1)), msg.get_as<bool>(2));
-    if (auto& writer = self->state.info.clock->direct)
+    // Sent or queued in CAF's buffer before the writer may send again. A
+    // rest the writer kept is this hand-over's own (it keeps one only after
+    // a partial send, and hands over everything after it until this one is
+    // handled), counted like it, unless a send of the broker's took it.
+    auto& bytes = msg.get_mutable_as<protocol::byte_buffer>(1);
+    auto& writer = self->state.info.clock->direct;
+    if (writer)
+      writer->take_rest(bytes);
+    write_bytes(self, std::move(bytes), msg.get_as<bool>(2));
+    if (writer)
       writer->handed_over();
     return true;
   }

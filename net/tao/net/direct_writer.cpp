@@ -38,13 +38,38 @@ direct_writer::outcome direct_writer::write(protocol::byte_buffer& bytes,
       bytes.clear();
       return result;
     }
+    // Part of a frame is on the wire: its rest stays here, where the
+    // broker's next send takes it before its own bytes, so that no other
+    // byte can come between (the hand-over message might arrive after a
+    // heartbeat the broker sends meanwhile).
     bytes.erase(bytes.begin(), bytes.begin() + sent);
+    rest_.swap(bytes);
+    bytes.clear();
   }
   // The kernel's buffer is full, or the send failed: the broker queues the
   // rest in CAF's buffer, which waits for writability and reports errors.
   ++in_flight_;
   result.hand_over = true;
   return result;
+}
+
+void direct_writer::prepend_rest(protocol::byte_buffer& bytes) {
+  if (rest_.empty())
+    return;
+  rest_.insert(rest_.end(), bytes.begin(), bytes.end());
+  bytes.swap(rest_);
+  protocol::byte_buffer{}.swap(rest_);
+}
+
+std::unique_lock<std::mutex> direct_writer::lock_for_send(protocol::byte_buffer& bytes) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  prepend_rest(bytes);
+  return guard;
+}
+
+void direct_writer::take_rest(protocol::byte_buffer& bytes) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  prepend_rest(bytes);
 }
 
 void direct_writer::handed_over() {

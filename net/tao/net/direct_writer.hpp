@@ -21,10 +21,13 @@ namespace tao::net {
 /// Order on the wire stays the writers' order: the writer sends itself only
 /// while nothing is queued ahead of it, that is while CAF's write buffer is
 /// empty (`set_broker_pending`) and none of its own earlier bytes are on the
-/// way to the broker (`hand_over`/`handed_over`). Otherwise, and for what
-/// the kernel does not take, it hands its bytes to the broker, which sends
-/// them in mailbox order. The broker's own sends (other writers, heartbeats)
-/// take `lock()`, so no two sends interleave.
+/// way to the broker (`hand_over`/`handed_over`). Otherwise it hands its
+/// bytes to the broker, which sends them in mailbox order. The broker's own
+/// sends (other writers, heartbeats) take `lock_for_send`, so no two sends
+/// interleave; and where the kernel took only part of a buffer, the writer
+/// keeps the rest, which must follow on the wire before any other byte:
+/// the broker's next send, or the hand-over's arrival, whichever comes
+/// first, takes it and sends it first.
 ///
 /// The socket is used only under the lock and only until `close`, which the
 /// broker calls before the socket can be closed or reset: a write never
@@ -35,8 +38,10 @@ class direct_writer {
 public:
   /// What became of a `write`.
   struct outcome {
-    /// True if bytes are left (in `bytes`) for the broker: post them as
-    /// `(handover_atom, bytes, counted)` (exactly once, in order).
+    /// True if the broker must take over: post `bytes` as
+    /// `(handover_atom, bytes, counted)` (exactly once, in order). `bytes`
+    /// is empty after a partial send: the writer keeps the rest until the
+    /// broker takes it (`take_rest`, `lock_for_send`).
     bool hand_over = false;
     /// True if the observer saw the bytes already (the broker must not
     /// count them again).
@@ -59,15 +64,26 @@ public:
 
   /// Writer side. Sends `bytes` (whole frames, reserved in the budget), as
   /// much as the kernel takes, if nothing is queued ahead of them; releases
-  /// what was sent from the budget. Leaves the rest in `bytes` (all of
-  /// them if nothing was sent) and asks for a hand-over. `now` is the
-  /// writer's clock, recorded as the connection's last output.
+  /// what was sent from the budget. If nothing was sent, leaves the bytes
+  /// in `bytes`; if part was, keeps the rest; either way asks for a
+  /// hand-over. `now` is the writer's clock, recorded as the connection's
+  /// last output.
   outcome write(protocol::byte_buffer& bytes, caf::actor_clock::time_point now);
 
-  /// Broker side: holds the socket for a send of the broker's own.
+  /// Broker side: holds the socket, e.g. to change `set_broker_pending`.
   std::unique_lock<std::mutex> lock() {
     return std::unique_lock<std::mutex>{mtx_};
   }
+
+  /// Broker side: holds the socket for a send of `bytes`, and puts in front
+  /// of them what the writer kept of a partly sent buffer (still reserved
+  /// in the budget and counted by the observer), which must be sent first.
+  std::unique_lock<std::mutex> lock_for_send(protocol::byte_buffer& bytes);
+
+  /// Broker side, on a hand-over's arrival: puts in front of its `bytes`
+  /// what the writer kept of a partly sent buffer, if the broker did not
+  /// take it already.
+  void take_rest(protocol::byte_buffer& bytes);
 
   /// Broker side, under `lock()`: whether CAF's write buffer holds bytes.
   void set_broker_pending(bool pending) noexcept {
@@ -75,7 +91,7 @@ public:
   }
 
   /// Broker side: a hand-over from `write` reached the broker and its bytes
-  /// were sent or queued in CAF's buffer.
+  /// (with `take_rest`) were sent or queued in CAF's buffer.
   void handed_over();
 
   /// Broker side: no more direct sends (the connection is closing or gone).
@@ -89,6 +105,9 @@ public:
   caf::actor_clock::time_point last_output();
 
 private:
+  /// Under the lock: moves `rest_` in front of `bytes`.
+  void prepend_rest(protocol::byte_buffer& bytes);
+
   std::mutex mtx_;
   int64_t fd_;
   std::shared_ptr<outbound_budget> budget_;
@@ -96,6 +115,8 @@ private:
   bool open_ = true;
   bool broker_pending_ = false;
   uint32_t in_flight_ = 0;
+  /// What the kernel did not take of a partly sent buffer.
+  protocol::byte_buffer rest_;
   uint64_t sent_ = 0;
   caf::actor_clock::time_point last_output_{};
 };
