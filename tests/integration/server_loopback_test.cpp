@@ -16,6 +16,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <sys/socket.h>
 
 #include "tao/all.hpp"
 
@@ -165,19 +166,36 @@ BOOST_AUTO_TEST_CASE(writes_of_three_writers_stay_whole_and_in_order) {
   }));
   start(std::move(opts));
   tlv_socket s{srv.port()};
+  // A small receive buffer keeps the kernel from taking whole batches, so
+  // that the actor's direct sends go partial.
+  int rcvbuf = 16 * 1024;
+  BOOST_REQUIRE_EQUAL(::setsockopt(s.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
   BOOST_REQUIRE(s.send(1, "go"));
   BOOST_REQUIRE(log.wait_for("ref"));
+  // The reader's progress, so that the other writer spreads its frames over
+  // the whole exchange (the broker's sends then meet the actor's partial
+  // ones) instead of sending them all at the start.
+  std::mutex progress_mtx;
+  std::condition_variable progress_cv;
+  uint32_t timer_seen = 0;
   std::thread other{[&] {
     tao::connection_ref r;
     {
       std::lock_guard<std::mutex> guard{mtx};
       r = ref;
     }
-    for (uint32_t seq = 0; seq < ref_frames; ++seq)
+    for (uint32_t seq = 0; seq < ref_frames; ++seq) {
+      {
+        // Bounded: a stalled reader fails below, not here.
+        std::unique_lock<std::mutex> guard{progress_mtx};
+        progress_cv.wait_for(guard, 1s,
+                             [&] { return timer_seen >= seq * (timer_frames / ref_frames); });
+      }
       if (r.write(ref_frame{numbered_payload(seq)})) {
         ++refused;
         return;
       }
+    }
   }};
   uint32_t next_timer = 0;
   uint32_t next_ref = 0;
@@ -196,6 +214,11 @@ BOOST_AUTO_TEST_CASE(writes_of_three_writers_stay_whole_and_in_order) {
       ++heartbeats;
     } else if (f->type == 3) {
       intact = f->payload == numbered_payload(next_timer++);
+      {
+        std::lock_guard<std::mutex> guard{progress_mtx};
+        timer_seen = next_timer;
+      }
+      progress_cv.notify_one();
     } else if (f->type == 4) {
       intact = f->payload == numbered_payload(next_ref++);
     } else {
