@@ -4,7 +4,7 @@
 BUILD        ?= build
 BUILD_TYPE   ?= RelWithDebInfo
 FUZZ_BUILD   ?= build-fuzz
-FUZZ_SECONDS ?= $(if $(CI),60,20)
+FUZZ_SECONDS ?= $(if $(CI),30,20)
 JOBS         ?= $(shell nproc)
 STRESS_RUNS  ?= 5
 CMAKE_ARGS   ?=
