@@ -70,7 +70,8 @@ public:
   /// last output.
   outcome write(protocol::byte_buffer& bytes, caf::actor_clock::time_point now);
 
-  /// Broker side: holds the socket, e.g. to change `set_broker_pending`.
+  /// Broker side: holds the writer's state, e.g. to change
+  /// `set_broker_pending`. Not for sends: those take `lock_for_send`.
   std::unique_lock<std::mutex> lock() {
     return std::unique_lock<std::mutex>{mtx_};
   }
