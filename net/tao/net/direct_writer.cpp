@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "tao/net/socket_ops.hpp"
+#include "tao/protocol/append_bytes.hpp"
 
 namespace tao::net {
 
@@ -56,7 +57,7 @@ direct_writer::outcome direct_writer::write(protocol::byte_buffer& bytes,
 void direct_writer::prepend_rest(protocol::byte_buffer& bytes) {
   if (rest_.empty())
     return;
-  rest_.insert(rest_.end(), bytes.begin(), bytes.end());
+  protocol::append_bytes(rest_, bytes.data(), bytes.size());
   bytes.swap(rest_);
   protocol::byte_buffer{}.swap(rest_);
 }
